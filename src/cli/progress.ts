@@ -1,0 +1,20 @@
+import ora from 'ora';
+import type { Progress } from '../migrate/scan.js';
+
+/** A progress display on a TTY (ora, on stderr); absent off a TTY, so logs stay clean. */
+export function startProgress(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  color: boolean,
+): { update: (p: Progress) => void; stop: () => void } | undefined {
+  if (!stream.isTTY) return undefined;
+  const spinner = ora({ stream, color: color ? 'cyan' : false, discardStdin: false, text: 'connecting' }).start();
+  const started = Date.now();
+  return {
+    update: (p) => {
+      const seconds = (Date.now() - started) / 1000;
+      const rate = seconds > 0 ? Math.round(p.rowsDone / seconds) : 0;
+      spinner.text = `${p.phase}: ${p.rowsDone}/${p.rowsTotal} step rows (${rate} rows/s)`;
+    },
+    stop: () => spinner.stop(),
+  };
+}

@@ -1,0 +1,284 @@
+import {
+  canonicalJson,
+  getMember,
+  pyJsonString,
+  sourceOf,
+  tryParseJson,
+  type JsonArray,
+  type JsonNode,
+  type JsonObject,
+} from './json.js';
+import { compareCreatedName } from './order.js';
+import type {
+  Conflict,
+  GroupPlan,
+  InvalidRow,
+  OnConflict,
+  RowOutcome,
+  SpecWarning,
+  StepRow,
+  WorkflowRow,
+  WorkflowUpdate,
+} from './types.js';
+
+/** The key of `workflow.spec` that receives the items. */
+export const TARGET_KEY = 'step_configurations';
+
+/** The item a step row becomes: its JSON text and a canonical form for comparison. */
+export interface StepItem {
+  name: string;
+  text: string;
+  canonical: string;
+}
+
+type StepReading = { item: StepItem; warnings: SpecWarning[] } | { reason: string; warnings: SpecWarning[] };
+
+/** Column copies that the controller's update path leaves in a step row's spec. */
+const COPIED_COLUMNS: [string, keyof StepRow][] = [
+  ['uid', 'uid'],
+  ['name', 'name'],
+  ['version', 'version'],
+  ['workflow_id', 'workflowId'],
+  ['project_id', 'projectId'],
+  ['agent_id', 'agentId'],
+  ['mcp_server_id', 'mcpServerId'],
+  ['owner_id', 'ownerId'],
+  ['description', 'description'],
+];
+
+function describeKind(node: JsonNode): string {
+  return node.kind === 'true' || node.kind === 'false' ? 'a boolean' : node.kind === 'null' ? 'null' : `a ${node.kind}`;
+}
+
+function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning[] {
+  const warnings: SpecWarning[] = [];
+  for (const [field, column] of COPIED_COLUMNS) {
+    const node = getMember(spec, field);
+    const columnValue = row[column];
+    if (node === undefined || columnValue === undefined) continue;
+    const same =
+      (node.kind === 'string' && node.value === columnValue) || (node.kind === 'null' && columnValue === null);
+    if (!same) {
+      warnings.push({
+        uid: row.uid,
+        version: row.version,
+        name: row.name,
+        field,
+        columnValue: columnValue as string | null,
+        specValue: sourceOf(text, node),
+      });
+    }
+  }
+  return warnings;
+}
+
+/** Reads a step row into its item, or the reason it cannot become one (SPEC 2 and 4). */
+export function readStepRow(row: StepRow): StepReading {
+  if (row.spec === null) return { reason: 'spec is NULL', warnings: [] };
+  const parsed = tryParseJson(row.spec);
+  if ('error' in parsed) return { reason: `spec is not valid JSON (${parsed.error})`, warnings: [] };
+  const spec = parsed.node;
+  if (spec.kind !== 'object') return { reason: `spec is ${describeKind(spec)}, not a JSON object`, warnings: [] };
+  const warnings = copyWarnings(row, row.spec, spec);
+  const fail = (reason: string) => ({ reason, warnings });
+  if (row.name === null || row.name === '') return fail('name is empty');
+  const stepName = getMember(spec, 'step_name');
+  if (stepName === undefined) return fail('spec.step_name is missing');
+  if (stepName.kind !== 'string') return fail(`spec.step_name is ${describeKind(stepName)}, not a string`);
+  const branch = getMember(spec, 'branch');
+  if (branch !== undefined && branch.kind !== 'string' && branch.kind !== 'null') {
+    return fail(`spec.branch is ${describeKind(branch)}, not a string`);
+  }
+  const kwargs = getMember(spec, 'kwargs');
+  if (kwargs !== undefined && kwargs.kind !== 'object' && kwargs.kind !== 'null') {
+    return fail(`spec.kwargs is ${describeKind(kwargs)}, neither an object nor null`);
+  }
+  const hasBranch = branch !== undefined && branch.kind === 'string';
+  const hasKwargs = kwargs !== undefined && kwargs.kind === 'object';
+  const name = row.name;
+  const text =
+    `{"name": ${pyJsonString(name)}, "step_name": ${sourceOf(row.spec, stepName)}, ` +
+    `"branch": ${hasBranch ? sourceOf(row.spec, branch) : '"default"'}, ` +
+    `"kwargs": ${hasKwargs ? sourceOf(row.spec, kwargs) : '{}'}}`;
+  const canonical =
+    `{"branch":${hasBranch ? canonicalJson(branch) : '"default"'},` +
+    `"kwargs":${hasKwargs ? canonicalJson(kwargs) : '{}'},` +
+    `"name":${JSON.stringify(name)},"step_name":${canonicalJson(stepName)}}`;
+  return { item: { name, text, canonical }, warnings };
+}
+
+/** A workflow row's spec, read: its root object (null for NULL/`null`) and its item array. */
+interface WorkflowSpec {
+  row: WorkflowRow;
+  root: JsonObject | null;
+  array: JsonArray | null;
+  /** Existing items by name; more than one node means the array already repeats the name. */
+  byName: Map<string, JsonNode[]>;
+}
+
+function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; reason: string } {
+  const empty = { row, root: null, array: null, byName: new Map<string, JsonNode[]>() };
+  if (row.spec === null) return empty;
+  const parsed = tryParseJson(row.spec);
+  if ('error' in parsed) return { row, reason: `spec is not valid JSON (${parsed.error})` };
+  const root = parsed.node;
+  if (root.kind === 'null') return empty;
+  if (root.kind !== 'object') return { row, reason: `spec is ${describeKind(root)}, not a JSON object` };
+  const array = getMember(root, TARGET_KEY);
+  if (array === undefined) return { ...empty, root };
+  if (array.kind !== 'array') return { row, reason: `spec.${TARGET_KEY} is ${describeKind(array)}, not an array` };
+  const byName = new Map<string, JsonNode[]>();
+  for (const item of array.items) {
+    if (item.kind !== 'object') continue;
+    const name = getMember(item, 'name');
+    if (name?.kind !== 'string') continue;
+    const list = byName.get(name.value) ?? [];
+    list.push(item);
+    byName.set(name.value, list);
+  }
+  return { row, root, array, byName };
+}
+
+/**
+ * Writes a workflow spec with items appended to (and some replaced in) its array, copying every
+ * other byte of the original text. A NULL or `null` spec becomes an object holding only the array.
+ */
+export function spliceSpec(
+  spec: WorkflowSpec,
+  added: string[],
+  replaced: { node: JsonNode; text: string }[],
+): string {
+  const text = spec.row.spec ?? '';
+  const { root, array } = spec;
+  if (root === null) return `{"${TARGET_KEY}": [${added.join(', ')}]}`;
+  const edits: { at: number; end: number; text: string }[] = replaced.map((r) => ({
+    at: r.node.start,
+    end: r.node.end,
+    text: r.text,
+  }));
+  if (added.length > 0) {
+    if (array === null) {
+      const member = `"${TARGET_KEY}": [${added.join(', ')}]`;
+      const last = root.entries[root.entries.length - 1];
+      if (last) edits.push({ at: last.node.end, end: last.node.end, text: `, ${member}` });
+      else edits.push({ at: root.start, end: root.end, text: `{${member}}` });
+    } else {
+      const last = array.items[array.items.length - 1];
+      if (last) edits.push({ at: last.end, end: last.end, text: `, ${added.join(', ')}` });
+      else edits.push({ at: array.start, end: array.end, text: `[${added.join(', ')}]` });
+    }
+  }
+  edits.sort((a, b) => b.at - a.at);
+  let out = text;
+  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.end);
+  return out;
+}
+
+/**
+ * Plans one workflow uid: every version row of it and every step row whose `workflow_id` is that
+ * uid. Pure: decides each row's outcome and the new spec text of each workflow row that changes.
+ */
+export function planWorkflowGroup(
+  workflows: WorkflowRow[],
+  steps: StepRow[],
+  onConflict: OnConflict,
+): GroupPlan {
+  const plan: GroupPlan = { outcomes: [], updates: [], conflicts: [], invalid: [], warnings: [] };
+  const invalidate = (row: StepRow, reason: string) => {
+    plan.invalid.push({ uid: row.uid, version: row.version, name: row.name, reason } satisfies InvalidRow);
+    plan.outcomes.push({ row, outcome: 'invalid' });
+  };
+
+  const readings = workflows.map(readWorkflowRow);
+  const badWorkflow = readings.find((r): r is { row: WorkflowRow; reason: string } => 'reason' in r);
+
+  const valid: { row: StepRow; item: StepItem }[] = [];
+  for (const row of steps) {
+    const reading = readStepRow(row);
+    plan.warnings.push(...reading.warnings);
+    if ('reason' in reading) invalidate(row, reading.reason);
+    else valid.push({ row, item: reading.item });
+  }
+
+  const nameCount = new Map<string, number>();
+  for (const v of valid) nameCount.set(v.item.name, (nameCount.get(v.item.name) ?? 0) + 1);
+  const placeable: typeof valid = [];
+  for (const v of valid) {
+    if (badWorkflow) {
+      const w = badWorkflow.row;
+      invalidate(v.row, `workflow ${w.uid} (version ${JSON.stringify(w.version)}): ${badWorkflow.reason}`);
+    } else if ((nameCount.get(v.item.name) ?? 0) > 1) {
+      invalidate(v.row, `another step row of workflow ${v.row.workflowId} has the same name`);
+    } else {
+      placeable.push(v);
+    }
+  }
+  if (badWorkflow) return plan;
+  placeable.sort((a, b) => compareCreatedName(a.row, b.row));
+
+  const placed = new Set<StepRow>();
+  const blocked = new Set<StepRow>();
+  const conflicted = new Set<StepRow>();
+  for (const spec of readings as WorkflowSpec[]) {
+    const added: { name: string; text: string }[] = [];
+    const replaced: { name: string; node: JsonNode; text: string }[] = [];
+    for (const { row, item } of placeable) {
+      const existing = spec.byName.get(item.name);
+      if (existing === undefined) {
+        added.push(item);
+        placed.add(row);
+        continue;
+      }
+      const [node] = existing as [JsonNode];
+      if (existing.length === 1 && canonicalJson(node) === item.canonical) continue;
+      const reason =
+        existing.length > 1
+          ? `the workflow's ${TARGET_KEY} already holds ${existing.length} items of this name`
+          : `an item of this name with other content is already in the workflow's ${TARGET_KEY}`;
+      const resolution = onConflict === 'fail' ? 'blocking' : onConflict === 'keep' ? 'kept' : 'replaced';
+      const canReplace = resolution === 'replaced' && existing.length === 1;
+      plan.conflicts.push({
+        workflowUid: spec.row.uid,
+        workflowVersion: spec.row.version,
+        name: item.name,
+        stepUid: row.uid,
+        stepVersion: row.version,
+        reason,
+        resolution: resolution === 'replaced' && !canReplace ? 'blocking' : resolution,
+      } satisfies Conflict);
+      conflicted.add(row);
+      if (resolution === 'blocking' || (resolution === 'replaced' && !canReplace)) blocked.add(row);
+      else if (canReplace) {
+        replaced.push({ name: item.name, node, text: item.text });
+        placed.add(row);
+      }
+    }
+    if (added.length > 0 || replaced.length > 0) {
+      plan.updates.push({
+        uid: spec.row.uid,
+        version: spec.row.version,
+        name: spec.row.name,
+        added: added.map((a) => a.name),
+        replaced: replaced.map((r) => r.name),
+        oldSpec: spec.row.spec,
+        newSpec: spliceSpec(
+          spec,
+          added.map((a) => a.text),
+          replaced,
+        ),
+      } satisfies WorkflowUpdate);
+    }
+  }
+
+  for (const { row } of placeable) {
+    const outcome: RowOutcome = blocked.has(row)
+      ? 'conflict'
+      : placed.has(row)
+        ? 'folded'
+        : conflicted.has(row)
+          ? 'conflict'
+          : 'unchanged';
+    plan.outcomes.push({ row, outcome });
+  }
+  return plan;
+}

@@ -1,0 +1,333 @@
+/**
+ * Lossless JSON: a parser that keeps every value's place in the source text (so numbers keep
+ * their literal and untouched parts can be copied byte for byte), a writer in the style of
+ * Python's `json.dumps` (what the controller writes), and a canonical form for comparing values.
+ */
+
+export type JsonNode = JsonObject | JsonArray | JsonScalar;
+
+/** An object; `entries` keeps duplicate keys in source order (the last one wins on lookup). */
+export interface JsonObject {
+  kind: 'object';
+  start: number;
+  end: number;
+  entries: { key: string; node: JsonNode }[];
+}
+
+export interface JsonArray {
+  kind: 'array';
+  start: number;
+  end: number;
+  items: JsonNode[];
+}
+
+/** A string, number, boolean or null; numbers are kept as their literal text. */
+export interface JsonScalar {
+  kind: 'string' | 'number' | 'true' | 'false' | 'null';
+  start: number;
+  end: number;
+  /** The decoded string for `string`, the literal for `number`. */
+  value: string;
+}
+
+/** Thrown for text that is not JSON; `offset` is where parsing stopped. */
+export class JsonSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} at offset ${offset}`);
+  }
+}
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/** Python's json module also reads and writes these three. */
+const PY_SPECIAL = /-?Infinity|NaN/y;
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+interface Frame {
+  node: JsonObject | JsonArray;
+  pendingKey?: string;
+}
+
+/**
+ * Parses JSON text into nodes that carry their source offsets. Iterative, so nesting depth is
+ * bounded by memory, not by the call stack. Accepts `NaN`/`Infinity` as Python writes them.
+ */
+export function parseJson(text: string): JsonNode {
+  let pos = 0;
+  const stack: Frame[] = [];
+  let root: JsonNode | undefined;
+
+  const ws = () => {
+    while (pos < text.length) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+      else break;
+    }
+  };
+  const fail = (what: string): never => {
+    throw new JsonSyntaxError(pos >= text.length ? 'unexpected end of text' : what, pos);
+  };
+
+  const readString = (): string => {
+    pos++; // opening quote
+    let out = '';
+    let chunk = pos;
+    for (;;) {
+      if (pos >= text.length) fail('unterminated string');
+      const c = text.charCodeAt(pos);
+      if (c === 0x22) {
+        out += text.slice(chunk, pos);
+        pos++;
+        return out;
+      }
+      if (c < 0x20) fail('control character in string');
+      if (c === 0x5c) {
+        out += text.slice(chunk, pos);
+        const e = text[pos + 1];
+        if (e === 'u') {
+          const hex = text.slice(pos + 2, pos + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad \\u escape');
+          out += String.fromCharCode(parseInt(hex, 16));
+          pos += 6;
+        } else if (e !== undefined && e in ESCAPES) {
+          out += ESCAPES[e];
+          pos += 2;
+        } else {
+          fail('bad escape');
+        }
+        chunk = pos;
+        continue;
+      }
+      pos++;
+    }
+  };
+
+  /** Reads one scalar or opens a container; returns the finished scalar, or undefined. */
+  const readValue = (): JsonNode | undefined => {
+    ws();
+    const start = pos;
+    const c = text[pos];
+    if (c === '{') {
+      pos++;
+      stack.push({ node: { kind: 'object', start, end: -1, entries: [] } });
+      return undefined;
+    }
+    if (c === '[') {
+      pos++;
+      stack.push({ node: { kind: 'array', start, end: -1, items: [] } });
+      return undefined;
+    }
+    if (c === '"') {
+      const value = readString();
+      return { kind: 'string', start, end: pos, value };
+    }
+    for (const word of ['true', 'false', 'null'] as const) {
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return { kind: word, start, end: pos, value: word };
+      }
+    }
+    for (const re of [NUMBER, PY_SPECIAL]) {
+      re.lastIndex = pos;
+      const m = re.exec(text);
+      if (m) {
+        pos += m[0].length;
+        return { kind: 'number', start, end: pos, value: m[0] };
+      }
+    }
+    return fail('unexpected character');
+  };
+
+  /** Attaches a finished value to its parent (or makes it the root). */
+  const attach = (node: JsonNode) => {
+    const top = stack[stack.length - 1];
+    if (!top) root = node;
+    else if (top.node.kind === 'array') top.node.items.push(node);
+    else {
+      top.node.entries.push({ key: top.pendingKey as string, node });
+      top.pendingKey = undefined;
+    }
+  };
+
+  /** After a value inside a container: a comma (then the next element) or the closing bracket. */
+  const afterElement = (): boolean => {
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (!top) return false;
+      ws();
+      const close = top.node.kind === 'array' ? ']' : '}';
+      if (text[pos] === ',') {
+        pos++;
+        return true;
+      }
+      if (text[pos] !== close) fail(`expected ',' or '${close}'`);
+      pos++;
+      top.node.end = pos;
+      stack.pop();
+      attach(top.node);
+    }
+  };
+
+  /** At the start of a container's element: handles empty containers and object keys. */
+  const beforeElement = (allowClose: boolean): boolean => {
+    const top = stack[stack.length - 1];
+    if (!top) return true;
+    ws();
+    const close = top.node.kind === 'array' ? ']' : '}';
+    if (allowClose && text[pos] === close) {
+      pos++;
+      top.node.end = pos;
+      stack.pop();
+      attach(top.node);
+      return false;
+    }
+    if (top.node.kind === 'object') {
+      if (text[pos] !== '"') fail('expected a string key');
+      top.pendingKey = readString();
+      ws();
+      if (text[pos] !== ':') fail("expected ':'");
+      pos++;
+    }
+    return true;
+  };
+
+  for (;;) {
+    const scalar = readValue();
+    if (scalar) attach(scalar);
+    else if (beforeElement(true)) continue; // a container opened: go read its first element
+    if (!afterElement()) break; // the root is complete
+    beforeElement(false);
+  }
+  ws();
+  if (pos !== text.length) fail('unexpected text after the value');
+  return root as JsonNode;
+}
+
+/** Parses, returning the error message instead of throwing. */
+export function tryParseJson(text: string): { node: JsonNode } | { error: string } {
+  try {
+    return { node: parseJson(text) };
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) return { error: e.message };
+    throw e;
+  }
+}
+
+/** The value of `key` in an object node as Python reads it (the last duplicate wins). */
+export function getMember(obj: JsonObject, key: string): JsonNode | undefined {
+  for (let i = obj.entries.length - 1; i >= 0; i--) {
+    const entry = obj.entries[i] as { key: string; node: JsonNode };
+    if (entry.key === key) return entry.node;
+  }
+  return undefined;
+}
+
+/** The exact source text of a node. */
+export function sourceOf(text: string, node: JsonNode): string {
+  return text.slice(node.start, node.end);
+}
+
+/** A string literal as Python's `json.dumps` writes it (ensure_ascii: non-ASCII as \uXXXX). */
+export function pyJsonString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x08) out += '\\b';
+    else if (c === 0x0c) out += '\\f';
+    else if (c < 0x20 || c > 0x7e) out += '\\u' + c.toString(16).padStart(4, '0');
+    else out += s[i];
+  }
+  return out + '"';
+}
+
+/** A number literal in a canonical form, so that `1`, `1.0` and `1e0` compare equal (as in Python). */
+export function canonicalNumber(literal: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal);
+  if (!m) return literal; // NaN, Infinity
+  const [, sign, int = '', frac = '', exp = '0'] = m;
+  let digits = (int + frac).replace(/^0+/, '');
+  if (digits === '') return '0';
+  let exponent = BigInt(exp) - BigInt(frac.length);
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += BigInt(trailing);
+  return `${sign}${digits}e${exponent}`;
+}
+
+/**
+ * A canonical text of a value for equality: object keys deduplicated (last wins) and sorted by
+ * code point, numbers canonical, no whitespace. Iterative, like the parser.
+ */
+export function canonicalJson(node: JsonNode): string {
+  type Task = { node: JsonNode } | { literal: string };
+  const out: string[] = [];
+  const todo: Task[] = [{ node }];
+  while (todo.length > 0) {
+    const task = todo.pop() as Task;
+    if ('literal' in task) {
+      out.push(task.literal);
+      continue;
+    }
+    const n = task.node;
+    switch (n.kind) {
+      case 'string':
+        out.push(JSON.stringify(n.value));
+        break;
+      case 'number':
+        out.push(canonicalNumber(n.value));
+        break;
+      case 'true':
+      case 'false':
+      case 'null':
+        out.push(n.kind);
+        break;
+      case 'array': {
+        const parts: Task[] = [{ literal: '[' }];
+        n.items.forEach((item, i) => {
+          if (i > 0) parts.push({ literal: ',' });
+          parts.push({ node: item });
+        });
+        parts.push({ literal: ']' });
+        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i] as Task);
+        break;
+      }
+      case 'object': {
+        const last = new Map<string, JsonNode>();
+        for (const e of n.entries) last.set(e.key, e.node);
+        const keys = [...last.keys()].sort(compareCodePoints);
+        const parts: Task[] = [{ literal: '{' }];
+        keys.forEach((key, i) => {
+          parts.push({ literal: (i > 0 ? ',' : '') + JSON.stringify(key) + ':' });
+          parts.push({ node: last.get(key) as JsonNode });
+        });
+        parts.push({ literal: '}' });
+        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i] as Task);
+        break;
+      }
+    }
+  }
+  return out.join('');
+}
+
+/** Compares two strings by Unicode code point (not UTF-16 unit, not locale). */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (0xD800-0xDFFF) encodes a code point above 0xFFFF, so it sorts after 0xE000-0xFFFF.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? (y >= 0xe000 ? 1 : x - y) : x >= 0xe000 ? -1 : x - y;
+    return x - y;
+  }
+  return a.length - b.length;
+}

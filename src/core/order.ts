@@ -1,0 +1,41 @@
+import { compareCodePoints } from './json.js';
+
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * The instant a `created` text stands for, in nanoseconds since the epoch, at the full precision
+ * the text carries (SQLite and PostgreSQL keep microseconds); null when the text is no timestamp.
+ */
+export function createdInstant(created: string | null): bigint | null {
+  if (created === null) return null;
+  const m = TIMESTAMP.exec(created.trim());
+  if (!m) return null;
+  const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '', zone] = m;
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  if (Number.isNaN(ms)) return null;
+  if (zone && zone !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0')) * 60_000;
+  }
+  return BigInt(ms) * 1_000_000n + BigInt(frac.padEnd(9, '0'));
+}
+
+interface Ordered {
+  created: string | null;
+  name: string | null;
+}
+
+/**
+ * Orders rows by (`created`, `name`): instants first, ties by name in code-point order.
+ * Rows whose `created` is not a timestamp come last, by their text.
+ */
+export function compareCreatedName(a: Ordered, b: Ordered): number {
+  const x = createdInstant(a.created);
+  const y = createdInstant(b.created);
+  if (x !== null && y !== null && x !== y) return x < y ? -1 : 1;
+  if ((x === null) !== (y === null)) return x === null ? 1 : -1;
+  if (x === null && a.created !== b.created) return compareCodePoints(a.created ?? '', b.created ?? '');
+  return compareCodePoints(a.name ?? '', b.name ?? '');
+}

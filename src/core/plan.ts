@@ -1,0 +1,94 @@
+import type {
+  Conflict,
+  GroupPlan,
+  InvalidRow,
+  Orphan,
+  PlanOptions,
+  SpecWarning,
+  Summary,
+  WorkflowChange,
+} from './types.js';
+
+/** The whole plan of a run, as data: what it would write and every problem it found. */
+export interface Plan {
+  summary: Summary;
+  orphans: Orphan[];
+  conflicts: Conflict[];
+  invalid: InvalidRow[];
+  warnings: SpecWarning[];
+  workflows: WorkflowChange[];
+  /** Why the plan may not be applied; empty when it may. */
+  blockers: string[];
+}
+
+/** Collects group plans and orphans, batch after batch, into one {@link Plan}. */
+export class PlanBuilder {
+  private readonly orphans: Orphan[] = [];
+  private readonly conflicts: Conflict[] = [];
+  private readonly invalid: InvalidRow[] = [];
+  private readonly warnings: SpecWarning[] = [];
+  private readonly workflows: WorkflowChange[] = [];
+  private folded = 0;
+  private unchanged = 0;
+  private rowsSeen = 0;
+
+  constructor(private readonly options: PlanOptions) {}
+
+  addOrphans(orphans: Orphan[]): void {
+    this.orphans.push(...orphans);
+    this.rowsSeen += orphans.length;
+  }
+
+  addGroup(group: GroupPlan): void {
+    this.conflicts.push(...group.conflicts);
+    this.invalid.push(...group.invalid);
+    this.warnings.push(...group.warnings);
+    for (const u of group.updates) {
+      this.workflows.push({ uid: u.uid, version: u.version, name: u.name, added: u.added, replaced: u.replaced });
+    }
+    for (const { outcome } of group.outcomes) {
+      if (outcome === 'folded') this.folded++;
+      else if (outcome === 'unchanged') this.unchanged++;
+    }
+    this.rowsSeen += group.outcomes.length;
+  }
+
+  /** Finishes the plan; `stepRows` is the table's row count, which every row must account for. */
+  build(stepRows: number): Plan {
+    if (this.rowsSeen !== stepRows) {
+      throw new Error(
+        `internal check failed: the table has ${stepRows} step rows but the plan accounts for ${this.rowsSeen}; nothing was written`,
+      );
+    }
+    const blockers: string[] = [];
+    const blockingConflicts = this.conflicts.filter((c) => c.resolution === 'blocking').length;
+    if (blockingConflicts > 0) {
+      blockers.push(`${blockingConflicts} conflict(s) with items already in workflows (see --on-conflict)`);
+    }
+    if (this.invalid.length > 0 && !this.options.skipInvalid) {
+      blockers.push(`${this.invalid.length} invalid row(s) (see --skip-invalid)`);
+    }
+    if (this.orphans.length > 0 && this.options.strict) {
+      blockers.push(`${this.orphans.length} orphaned row(s) under --strict`);
+    }
+    return {
+      summary: {
+        stepRows,
+        folded: this.folded,
+        unchanged: this.unchanged,
+        workflowsUpdated: this.workflows.length,
+        orphans: this.orphans.length,
+        conflicts: this.conflicts.length,
+        invalid: this.invalid.length,
+        warnings: this.warnings.length,
+        tableDropped: false,
+      },
+      orphans: this.orphans,
+      conflicts: this.conflicts,
+      invalid: this.invalid,
+      warnings: this.warnings,
+      workflows: this.workflows,
+      blockers,
+    };
+  }
+}

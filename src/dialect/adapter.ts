@@ -1,0 +1,122 @@
+import knexFactory, { type Knex } from 'knex';
+import type { Dialect } from '../config/db-url.js';
+
+/** A column as introspection reports it; `type` is the database's own lower-case type name. */
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
+/** A table name, optionally in a schema (PostgreSQL schema, MySQL database). */
+export interface TableRef {
+  schema?: string;
+  table: string;
+}
+
+/** One workflow row's new spec, for a batched update. */
+export interface SpecWrite {
+  uid: string;
+  version: string | null;
+  spec: string;
+}
+
+export type TransactionMode = 'read' | 'write';
+
+/**
+ * What one database can do, and the SQL that differs between databases. Everything above this
+ * interface is dialect-free: it asks for capabilities, never compares dialect names.
+ */
+export interface DialectAdapter {
+  readonly dialect: Dialect;
+  /** DDL takes part in transactions (SQLite, PostgreSQL), instead of committing (MySQL). */
+  readonly transactionalDdl: boolean;
+  /** `SELECT … FOR UPDATE` locks rows (PostgreSQL, MySQL); SQLite locks the whole file instead. */
+  readonly rowLocks: boolean;
+
+  /** Runs one statement; `template` uses knex bindings (`?` values, `??` identifiers). */
+  query<T = Record<string, unknown>>(template: string, bindings?: readonly unknown[]): Promise<T[]>;
+  /** Starts a transaction; `read` is enforced read-only by the database and takes no lock. */
+  begin(mode: TransactionMode): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  close(): Promise<void>;
+
+  /** The columns of a table, or null when it does not exist. */
+  columns(ref: TableRef): Promise<ColumnInfo[] | null>;
+  /** Whether a type can hold JSON text for this tool. */
+  isJsonCapable(type: string): boolean;
+  /** A select-list expression giving a column's stored value as text (JSON and timestamps). */
+  asText(column: string): string;
+  /** The schema used when `--schema` is absent. */
+  defaultSchema(): Promise<string | undefined>;
+  /** Facts worth showing before planning: server version, SQLite foreign-key setting, … */
+  notes(): Promise<string[]>;
+  /** Problems that would stop a write (permissions, read-only files); empty when none. */
+  writeProblems(refs: TableRef[]): Promise<string[]>;
+  /** Writes the specs of many workflow rows in as few statements as the database allows. */
+  updateSpecs(ref: TableRef, specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void>;
+  /** Creates a table from a knex schema-builder description (inside the transaction where DDL is transactional). */
+  createTable(ref: TableRef, build: (t: Knex.CreateTableBuilder) => void): Promise<void>;
+  /** Turns a driver error into one line for the operator (never with a password). */
+  describeError(error: unknown): string | undefined;
+}
+
+/** The knex instance used only to build SQL for a dialect (quoting, placeholders). */
+export function sqlBuilder(client: 'better-sqlite3' | 'pg' | 'mysql2', connection: Knex.StaticConnectionConfig | object) {
+  return knexFactory({ client, connection, useNullAsDefault: true, pool: { min: 0, max: 1 } });
+}
+
+/** `schema.table` as a knex identifier binding. */
+export function qualified(ref: TableRef): string {
+  return ref.schema ? `${ref.schema}.${ref.table}` : ref.table;
+}
+
+/** Expands each `?` bound to an array into `?, ?, …` (for `IN (?)`), which knex raw does not do. */
+export function expandArrays(template: string, bindings: readonly unknown[]): { template: string; bindings: unknown[] } {
+  const out: unknown[] = [];
+  let i = 0;
+  const sql = template.replace(/\\\?|\?\??/g, (token) => {
+    if (token === '\\?') return token;
+    const value = bindings[i++];
+    if (token === '??' || !Array.isArray(value)) {
+      out.push(value);
+      return token;
+    }
+    if (value.length === 0) throw new Error('empty list bound to IN (?)');
+    out.push(...value);
+    return value.map(() => '?').join(', ');
+  });
+  return { template: sql, bindings: out };
+}
+
+/** Shared plumbing: building SQL through knex and running it on one raw connection. */
+export abstract class BaseAdapter {
+  protected constructor(protected readonly knex: Knex) {}
+
+  /** Compiles a knex raw template into the driver's own SQL and bindings. */
+  protected compile(template: string, bindings: readonly unknown[] = []): { sql: string; bindings: unknown[] } {
+    const expanded = expandArrays(template, bindings);
+    const native = this.knex.raw(expanded.template, expanded.bindings as Knex.RawBinding[]).toSQL().toNative();
+    return { sql: native.sql, bindings: [...native.bindings] };
+  }
+
+  /** Quotes one identifier (or `schema.table`) for this dialect. */
+  protected quote(identifier: string): string {
+    return this.knex.raw('??', [identifier]).toQuery();
+  }
+
+  /** Runs SQL already in the driver's own form. */
+  protected abstract runNative<T>(sql: string, bindings: unknown[]): Promise<T[]>;
+
+  query<T = Record<string, unknown>>(template: string, bindings: readonly unknown[] = []): Promise<T[]> {
+    const compiled = this.compile(template, bindings);
+    return this.runNative<T>(compiled.sql, compiled.bindings);
+  }
+
+  async createTable(ref: TableRef, build: (t: Knex.CreateTableBuilder) => void): Promise<void> {
+    const schema = ref.schema ? this.knex.schema.withSchema(ref.schema) : this.knex.schema;
+    for (const statement of schema.createTable(ref.table, build).toSQL()) {
+      await this.runNative(statement.sql, [...(statement.bindings ?? [])]);
+    }
+  }
+}

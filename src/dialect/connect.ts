@@ -1,0 +1,36 @@
+import { redact, type DatabaseTarget } from '../config/db-url.js';
+import { ToolError } from '../errors.js';
+import type { DialectAdapter } from './adapter.js';
+import { MysqlAdapter } from './mysql.js';
+import { PostgresAdapter } from './postgres.js';
+import { SqliteAdapter } from './sqlite.js';
+
+export interface OpenOptions {
+  readOnly: boolean;
+  /** How long to wait for a busy database or a connection, in milliseconds. */
+  timeoutMs: number;
+}
+
+/** Opens the adapter for a target; a failure becomes one line naming the database (no password). */
+export async function openAdapter(target: DatabaseTarget, options: OpenOptions): Promise<DialectAdapter> {
+  if (target.dialect === 'sqlite') {
+    return SqliteAdapter.open(target.file, { readOnly: options.readOnly, busyTimeoutMs: options.timeoutMs });
+  }
+  const server = { ...target, connectTimeoutMs: options.timeoutMs };
+  try {
+    return target.dialect === 'postgres' ? await PostgresAdapter.open(server) : await MysqlAdapter.open(server);
+  } catch (e) {
+    const describe =
+      target.dialect === 'postgres'
+        ? PostgresAdapter.prototype.describeError
+        : MysqlAdapter.prototype.describeError;
+    const line = describe.call(null, e) ?? (e as Error).message;
+    throw new ToolError(redact(`${line} [${target.display}]`, secretsOf(target)), 1, { cause: e });
+  }
+}
+
+/** Every secret that must never be printed: the URL's password and the driver's environment. */
+export function secretsOf(target: DatabaseTarget): string[] {
+  const fromEnv = [process.env.PGPASSWORD, process.env.MYSQL_PWD].filter((s): s is string => !!s);
+  return [...target.secrets, ...fromEnv];
+}

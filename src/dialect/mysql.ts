@@ -1,0 +1,149 @@
+import mysql from 'mysql2/promise';
+import { ToolError } from '../errors.js';
+import {
+  BaseAdapter,
+  qualified,
+  sqlBuilder,
+  type ColumnInfo,
+  type DialectAdapter,
+  type SpecWrite,
+  type TableRef,
+  type TransactionMode,
+} from './adapter.js';
+import type { ServerConnection } from './postgres.js';
+
+/** MariaDB stores JSON as LONGTEXT with a JSON_VALID check; MySQL has a native type. */
+const JSON_TYPES = ['json', 'longtext', 'mediumtext', 'text', 'varchar'];
+const ROWS_PER_UPDATE = 1000;
+
+/** MySQL and MariaDB through mysql2: DDL commits implicitly, so DDL stays outside transactions. */
+export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
+  readonly dialect = 'mysql' as const;
+  readonly transactionalDdl = false;
+  readonly rowLocks = true;
+  private lostConnection: Error | undefined;
+
+  private constructor(private readonly connection: mysql.Connection) {
+    super(sqlBuilder('mysql2', {}));
+    connection.on('error', (e: Error) => (this.lostConnection = e));
+  }
+
+  static async open(target: ServerConnection): Promise<MysqlAdapter> {
+    const connection = await mysql.createConnection({
+      host: target.host,
+      port: target.port ?? 3306,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      charset: 'utf8mb4',
+      connectTimeout: target.connectTimeoutMs,
+      dateStrings: true,
+      jsonStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      multipleStatements: false,
+    });
+    return new MysqlAdapter(connection);
+  }
+
+  protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
+    if (this.lostConnection) throw this.lostConnection;
+    const [rows] = await this.connection.query(sql, bindings);
+    return (Array.isArray(rows) ? rows : []) as T[];
+  }
+
+  async begin(mode: TransactionMode): Promise<void> {
+    await this.runNative(mode === 'read' ? 'START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT' : 'START TRANSACTION', []);
+  }
+
+  async commit(): Promise<void> {
+    await this.runNative('COMMIT', []);
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.lostConnection) await this.runNative('ROLLBACK', []);
+  }
+
+  async close(): Promise<void> {
+    await this.connection.end().catch(() => this.connection.destroy());
+    await this.knex.destroy();
+  }
+
+  async columns(ref: TableRef): Promise<ColumnInfo[] | null> {
+    const rows = await this.query<{ name: string; type: string }>(
+      `SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS
+       WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [ref.schema ?? (await this.defaultSchema()), ref.table],
+    );
+    return rows.length === 0 ? null : rows.map((r) => ({ name: r.name, type: String(r.type).toLowerCase() }));
+  }
+
+  isJsonCapable(type: string): boolean {
+    return JSON_TYPES.includes(type);
+  }
+
+  asText(column: string): string {
+    return this.quote(column); // dateStrings and jsonStrings make the driver hand over the text
+  }
+
+  async defaultSchema(): Promise<string | undefined> {
+    const [row] = await this.query<{ s: string | null }>('SELECT DATABASE() AS s');
+    if (!row?.s) throw new ToolError('the database URL names no database (mysql://user@host/DATABASE)');
+    return row.s;
+  }
+
+  async notes(): Promise<string[]> {
+    const [row] = await this.query<{ v: string }>('SELECT VERSION() AS v');
+    const flavour = /mariadb/i.test(row?.v ?? '') ? 'MariaDB' : 'MySQL';
+    return [`${flavour} ${row?.v}`, 'DDL commits implicitly here: the tool creates its own table before the fold transaction'];
+  }
+
+  async writeProblems(): Promise<string[]> {
+    const [row] = await this.query<{ ro: number | string }>('SELECT @@read_only AS ro');
+    return Number(row?.ro) === 1 ? ['the server is read-only (read_only=ON)'] : [];
+  }
+
+  async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += ROWS_PER_UPDATE) {
+      const chunk = rows.slice(i, i + ROWS_PER_UPDATE);
+      const select = hasVersion ? 'SELECT ? AS uid, ? AS version, ? AS spec' : 'SELECT ? AS uid, ? AS spec';
+      const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
+      // The BINARY comparisons keep case- and accent-insensitive collations from matching a neighbour.
+      const on = hasVersion
+        ? 'w.uid = v.uid AND w.version = v.version AND BINARY w.uid = BINARY v.uid AND BINARY w.version = BINARY v.version'
+        : 'w.uid = v.uid AND BINARY w.uid = BINARY v.uid';
+      const compiled = this.compile(
+        `UPDATE ?? AS w JOIN (${chunk.map(() => select).join(' UNION ALL ')}) AS v ON ${on} SET w.spec = v.spec`,
+        [qualified(ref), ...bindings],
+      );
+      const [result] = await this.connection.query(compiled.sql, compiled.bindings);
+      const matched = Number(/Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? chunk.length);
+      if (matched !== chunk.length) throw new ToolError('workflow rows changed during the run; nothing was written');
+    }
+  }
+
+  describeError(error: unknown): string | undefined {
+    const e = error as { code?: string; message?: string; errno?: number; address?: string; port?: number };
+    switch (e?.code) {
+      case 'ECONNREFUSED':
+        return `cannot connect to MySQL/MariaDB at ${e.address ?? 'the server'}:${e.port ?? ''}: connection refused (is the server running?)`;
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return `cannot connect to MySQL/MariaDB: host not found (${e.message})`;
+      case 'ETIMEDOUT':
+        return 'cannot connect to MySQL/MariaDB: the connection timed out';
+      case 'ER_BAD_DB_ERROR':
+        return `${e.message} (check the database name in --db)`;
+      case 'ER_ACCESS_DENIED_ERROR':
+      case 'ER_DBACCESS_DENIED_ERROR':
+        return `MySQL/MariaDB refused the login: ${e.message}`;
+      case 'ER_TABLEACCESS_DENIED_ERROR':
+        return `permission denied: ${e.message}`;
+      case 'PROTOCOL_CONNECTION_LOST':
+      case 'ECONNRESET':
+        return 'the connection to MySQL/MariaDB was lost';
+      default:
+        return typeof e?.code === 'string' && e.code.startsWith('ER_') ? `MySQL/MariaDB error ${e.code}: ${e.message}` : undefined;
+    }
+  }
+}

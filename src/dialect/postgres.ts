@@ -1,0 +1,176 @@
+import pg from 'pg';
+import { ToolError } from '../errors.js';
+import {
+  BaseAdapter,
+  qualified,
+  sqlBuilder,
+  type ColumnInfo,
+  type DialectAdapter,
+  type SpecWrite,
+  type TableRef,
+  type TransactionMode,
+} from './adapter.js';
+
+export interface ServerConnection {
+  host: string;
+  port: number | undefined;
+  user: string | undefined;
+  password: string | undefined;
+  database: string | undefined;
+  params: Record<string, string>;
+  connectTimeoutMs: number;
+}
+
+const JSON_TYPES = ['json', 'jsonb', 'text', 'character varying'];
+const ROWS_PER_UPDATE = 1000;
+
+/** PostgreSQL through pg: transactional DDL, row locks, advisory locks. */
+export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
+  readonly dialect = 'postgres' as const;
+  readonly transactionalDdl = true;
+  readonly rowLocks = true;
+  private lostConnection: Error | undefined;
+
+  private constructor(private readonly client: pg.Client) {
+    super(sqlBuilder('pg', {}));
+    client.on('error', (e) => (this.lostConnection = e));
+  }
+
+  static async open(target: ServerConnection): Promise<PostgresAdapter> {
+    const sslmode = target.params.sslmode;
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port ?? 5432,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectionTimeoutMillis: target.connectTimeoutMs,
+      application_name: 'stepcfg-migrate',
+      ssl:
+        sslmode === undefined || sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
+          ? undefined
+          : { rejectUnauthorized: sslmode !== 'require' },
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    return new PostgresAdapter(client);
+  }
+
+  protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
+    if (this.lostConnection) throw this.lostConnection;
+    const result = await this.client.query({ text: sql, values: bindings });
+    return result.rows as T[];
+  }
+
+  async begin(mode: TransactionMode): Promise<void> {
+    await this.runNative(
+      mode === 'read' ? 'START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY' : 'START TRANSACTION',
+      [],
+    );
+  }
+
+  async commit(): Promise<void> {
+    await this.runNative('COMMIT', []);
+  }
+
+  async rollback(): Promise<void> {
+    if (!this.lostConnection) await this.runNative('ROLLBACK', []);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+    await this.knex.destroy();
+  }
+
+  async columns(ref: TableRef): Promise<ColumnInfo[] | null> {
+    const rows = await this.query<{ name: string; type: string }>(
+      `SELECT column_name AS name, data_type AS type FROM information_schema.columns
+       WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
+      [ref.schema ?? (await this.defaultSchema()), ref.table],
+    );
+    return rows.length === 0 ? null : rows.map((r) => ({ name: r.name, type: r.type.toLowerCase() }));
+  }
+
+  isJsonCapable(type: string): boolean {
+    return JSON_TYPES.includes(type);
+  }
+
+  asText(column: string): string {
+    return `CAST(${this.quote(column)} AS TEXT)`;
+  }
+
+  async defaultSchema(): Promise<string | undefined> {
+    const [row] = await this.query<{ s: string | null }>('SELECT current_schema() AS s');
+    return row?.s ?? undefined;
+  }
+
+  async notes(): Promise<string[]> {
+    const [row] = await this.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    return [`PostgreSQL ${row?.v}`];
+  }
+
+  async writeProblems(refs: TableRef[]): Promise<string[]> {
+    const problems: string[] = [];
+    const [ro] = await this.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+    if (ro?.transaction_read_only === 'on') problems.push('the server only accepts read-only transactions (a standby?)');
+    for (const ref of refs) {
+      const [row] = await this.query<{ ok: boolean }>('SELECT has_table_privilege(?, ?) AS ok', [
+        this.quote(qualified({ schema: ref.schema ?? (await this.defaultSchema()), table: ref.table })),
+        'UPDATE',
+      ]);
+      if (!row?.ok) problems.push(`the database user may not UPDATE ${qualified(ref)}`);
+    }
+    return problems;
+  }
+
+  async updateSpecs(ref: TableRef, specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
+    if (!JSON_TYPES.includes(specType)) throw new ToolError(`unsupported spec column type ${specType}`);
+    const cast = specType === 'character varying' ? 'text' : specType;
+    for (let i = 0; i < rows.length; i += ROWS_PER_UPDATE) {
+      const chunk = rows.slice(i, i + ROWS_PER_UPDATE);
+      const values = chunk.map(() => (hasVersion ? '(?, ?, ?)' : '(?, ?)')).join(', ');
+      const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
+      const changed = await this.query(
+        `UPDATE ?? AS w SET spec = CAST(v.spec AS ${cast}) FROM (VALUES ${values}) AS v(uid, ${hasVersion ? 'version, ' : ''}spec)
+         WHERE w.uid = v.uid${hasVersion ? ' AND w.version = v.version' : ''} RETURNING 1`,
+        [qualified(ref), ...bindings],
+      );
+      if (changed.length !== chunk.length) {
+        throw new ToolError('workflow rows changed during the run; nothing was written');
+      }
+    }
+  }
+
+  describeError(error: unknown): string | undefined {
+    const e = error as { code?: string; message?: string; address?: string; port?: number };
+    switch (e?.code) {
+      case 'ECONNREFUSED':
+        return `cannot connect to PostgreSQL at ${e.address ?? 'the server'}:${e.port ?? ''}: connection refused (is the server running?)`;
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return `cannot connect to PostgreSQL: host not found (${e.message})`;
+      case 'ETIMEDOUT':
+        return 'cannot connect to PostgreSQL: the connection timed out';
+      case '3D000':
+        return `${e.message} (check the database name in --db)`;
+      case '28P01':
+      case '28000':
+        return `PostgreSQL refused the login: ${e.message}`;
+      case '42501':
+        return `permission denied: ${e.message}`;
+      case '57P01':
+      case '57P02':
+      case '57P03':
+        return `the server ended the connection: ${e.message}`;
+      default:
+        if (e?.message === 'Connection terminated unexpectedly') return 'the connection to PostgreSQL was lost';
+        if (/timeout/i.test(e?.message ?? '')) return `cannot connect to PostgreSQL: ${e.message}`;
+        return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? `PostgreSQL error ${e.code}: ${e.message}` : undefined;
+    }
+  }
+}

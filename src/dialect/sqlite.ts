@@ -1,0 +1,171 @@
+import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ToolError } from '../errors.js';
+import {
+  BaseAdapter,
+  sqlBuilder,
+  qualified,
+  type ColumnInfo,
+  type DialectAdapter,
+  type SpecWrite,
+  type TableRef,
+  type TransactionMode,
+} from './adapter.js';
+
+const HEADER = 'SQLite format 3\0';
+
+/** Checks that a path is an existing SQLite file before anything opens (and so creates) it. */
+function checkDatabaseFile(file: string): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new ToolError(`database file not found: ${file} (nothing was created; check --db or CTRL_DB_PATH)`);
+  }
+  if (stat.isDirectory()) throw new ToolError(`${file} is a directory, not a SQLite database file`);
+  if (stat.size === 0) throw new ToolError(`${file} is an empty file, not a genai-factory database`);
+  const buf = Buffer.alloc(HEADER.length);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    readSync(fd, buf, 0, buf.length, 0);
+  } catch (e) {
+    throw new ToolError(`cannot read ${file}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (buf.toString('latin1') !== HEADER) throw new ToolError(`${file} is not a SQLite database file`);
+}
+
+/** SQLite through better-sqlite3: one file, locked whole by `BEGIN IMMEDIATE`. */
+export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
+  readonly dialect = 'sqlite' as const;
+  readonly transactionalDdl = true;
+  readonly rowLocks = false;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly file: string,
+  ) {
+    super(sqlBuilder('better-sqlite3', { filename: ':memory:' }));
+  }
+
+  /** Opens an existing database file; read-only mode is enforced by SQLite itself. */
+  static open(file: string, options: { readOnly: boolean; busyTimeoutMs: number }): SqliteAdapter {
+    checkDatabaseFile(file);
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: options.readOnly, fileMustExist: true, timeout: options.busyTimeoutMs });
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+      // better-sqlite3 turns foreign keys on; the controller's SQLAlchemy connections leave them off.
+      db.pragma('foreign_keys = OFF');
+    } catch (e) {
+      throw new ToolError(`cannot open ${file}: ${describeSqliteError(e) ?? (e as Error).message}`);
+    }
+    return new SqliteAdapter(db, file);
+  }
+
+  protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
+    const statement = this.db.prepare(sql);
+    if (statement.reader) return statement.all(...bindings) as T[];
+    statement.run(...bindings);
+    return [];
+  }
+
+  async begin(mode: TransactionMode): Promise<void> {
+    this.db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+  }
+
+  async commit(): Promise<void> {
+    this.db.exec('COMMIT');
+  }
+
+  async rollback(): Promise<void> {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    await this.knex.destroy();
+  }
+
+  async columns(ref: TableRef): Promise<ColumnInfo[] | null> {
+    const rows = await this.query<{ name: string; type: string }>(
+      'SELECT name, type FROM pragma_table_info(?, ?)',
+      [ref.table, ref.schema ?? 'main'],
+    );
+    return rows.length === 0 ? null : rows.map((r) => ({ name: r.name, type: r.type.toLowerCase() }));
+  }
+
+  isJsonCapable(type: string): boolean {
+    return ['', 'json', 'text', 'clob'].includes(type) || /char/.test(type);
+  }
+
+  asText(column: string): string {
+    return `CAST(${this.quote(column)} AS TEXT)`;
+  }
+
+  async defaultSchema(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  async notes(): Promise<string[]> {
+    const version = this.db.prepare('SELECT sqlite_version() AS v').get() as { v: string };
+    return [
+      `SQLite ${version.v}, file ${this.file}`,
+      'foreign keys are not enforced (as the controller runs SQLite): dangling workflow_id values are reported as orphans',
+    ];
+  }
+
+  async writeProblems(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [path, what] of [
+      [this.file, 'the database file'],
+      [dirname(this.file), 'its directory (SQLite writes a journal beside it)'],
+    ] as const) {
+      try {
+        accessSync(path, constants.W_OK);
+      } catch {
+        problems.push(`${what} is not writable: ${path}`);
+      }
+    }
+    return problems;
+  }
+
+  async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
+    const { sql } = this.compile(
+      hasVersion ? 'UPDATE ?? SET spec = ? WHERE uid = ? AND version = ?' : 'UPDATE ?? SET spec = ? WHERE uid = ?',
+      [qualified(ref), '', '', ''].slice(0, hasVersion ? 4 : 3),
+    );
+    const statement = this.db.prepare(sql);
+    for (const row of rows) {
+      const result = hasVersion ? statement.run(row.spec, row.uid, row.version) : statement.run(row.spec, row.uid);
+      if (result.changes !== 1) {
+        throw new ToolError(`workflow ${row.uid} version ${row.version} changed during the run; nothing was written`);
+      }
+    }
+  }
+
+  describeError(error: unknown): string | undefined {
+    return describeSqliteError(error);
+  }
+}
+
+function describeSqliteError(error: unknown): string | undefined {
+  const code = (error as { code?: string })?.code;
+  switch (code) {
+    case 'SQLITE_NOTADB':
+      return 'the file is not a SQLite database';
+    case 'SQLITE_BUSY':
+      return 'the database is locked by another process (try again, or raise --lock-timeout)';
+    case 'SQLITE_READONLY':
+      return 'the database is read-only (check the file and directory permissions)';
+    case 'SQLITE_CANTOPEN':
+      return 'the database file cannot be opened';
+    case 'SQLITE_CORRUPT':
+      return 'the database file is corrupt';
+    default:
+      return code?.startsWith('SQLITE_') ? `SQLite error ${code}: ${(error as Error).message}` : undefined;
+  }
+}

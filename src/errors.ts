@@ -1,0 +1,29 @@
+/** Exit codes: the contract scripts rely on (SPEC 3). */
+export const ExitCode = {
+  ok: 0,
+  runtime: 1,
+  usage: 2,
+  blocked: 3,
+  locked: 4,
+  sigint: 130,
+  sigterm: 143,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error meant for the operator: a one-line message and the exit code it ends the run with. */
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue = ExitCode.runtime,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ToolError';
+  }
+}
+
+/** A usage error (exit 2): bad flags, bad URL, bad names. */
+export function usageError(message: string): ToolError {
+  return new ToolError(message, ExitCode.usage);
+}

@@ -1,0 +1,194 @@
+import type { ColumnInfo, DialectAdapter, SpecWrite, TableRef } from '../dialect/adapter.js';
+import { qualified } from '../dialect/adapter.js';
+import type { Orphan, StepRow, WorkflowRow } from '../core/types.js';
+
+/** The tool's own run table; every table of the tool's starts with `stepcfg_migrate_`. */
+export const RUNS_TABLE = 'stepcfg_migrate_runs';
+
+/** Step columns the fold needs, and the optional ones it reports on or checks copies of. */
+export const STEP_REQUIRED = ['uid', 'name', 'workflow_id', 'created', 'spec'] as const;
+const STEP_OPTIONAL: [string, keyof StepRow][] = [
+  ['version', 'version'],
+  ['agent_id', 'agentId'],
+  ['mcp_server_id', 'mcpServerId'],
+  ['project_id', 'projectId'],
+  ['owner_id', 'ownerId'],
+  ['description', 'description'],
+];
+export const WORKFLOW_REQUIRED = ['uid', 'name', 'spec'] as const;
+
+/** A run as recorded in {@link RUNS_TABLE}. */
+export interface RunRecord {
+  id: string;
+  mode: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string;
+  host: string;
+  pid: number;
+  toolVersion: string;
+  stepTable: string;
+  workflowTable: string;
+  options: string;
+  summary: string;
+}
+
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** The dialect-free reads and writes of a run, over whichever adapter is open. */
+export class Store {
+  readonly runs: TableRef;
+  private readonly stepSelect: string;
+  private readonly stepOptional: [string, keyof StepRow][];
+  private readonly workflowHasVersion: boolean;
+
+  constructor(
+    readonly adapter: DialectAdapter,
+    readonly step: TableRef,
+    readonly workflow: TableRef,
+    stepColumns: ColumnInfo[],
+    workflowColumns: ColumnInfo[],
+    readonly workflowSpecType: string,
+  ) {
+    this.runs = { schema: workflow.schema, table: RUNS_TABLE };
+    const has = new Set(stepColumns.map((c) => c.name));
+    this.stepOptional = STEP_OPTIONAL.filter(([column]) => has.has(column));
+    const q = (c: string) => adapter.asText(c);
+    this.stepSelect = [
+      `${q('uid')} AS s_uid`,
+      `${q('name')} AS s_name`,
+      `${q('workflow_id')} AS s_workflow_id`,
+      `${q('created')} AS s_created`,
+      `${q('spec')} AS s_spec`,
+      ...this.stepOptional.map(([column]) => `${q(column)} AS s_${column}`),
+    ].join(', ');
+    this.workflowHasVersion = workflowColumns.some((c) => c.name === 'version');
+  }
+
+  private toStepRow(r: Record<string, unknown>): StepRow {
+    const row: StepRow = {
+      uid: String(r.s_uid),
+      version: '',
+      name: text(r.s_name),
+      workflowId: text(r.s_workflow_id),
+      created: text(r.s_created),
+      spec: text(r.s_spec),
+    };
+    const fields = row as unknown as Record<string, unknown>;
+    for (const [column, key] of this.stepOptional) fields[key] = text(r[`s_${column}`]);
+    row.version ??= '';
+    return row;
+  }
+
+  async countSteps(): Promise<number> {
+    const [row] = await this.adapter.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM ??', [qualified(this.step)]);
+    return Number(row?.n ?? 0);
+  }
+
+  /** The next batch of distinct workflow uids after `after`, in the database's order (keyset). */
+  async workflowUids(after: string | null, limit: number): Promise<string[]> {
+    const rows = await this.adapter.query<{ uid: unknown }>(
+      `SELECT DISTINCT uid FROM ?? ${after === null ? '' : 'WHERE uid > ?'} ORDER BY uid LIMIT ?`,
+      after === null ? [qualified(this.workflow), limit] : [qualified(this.workflow), after, limit],
+    );
+    return rows.map((r) => String(r.uid));
+  }
+
+  /** Every version row of these workflows; `lock` takes row locks where the database has them. */
+  async workflowsFor(uids: string[], lock: boolean): Promise<WorkflowRow[]> {
+    const version = this.workflowHasVersion ? `${this.adapter.asText('version')}` : "''";
+    const rows = await this.adapter.query<Record<string, unknown>>(
+      `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
+              ${this.adapter.asText('spec')} AS spec
+       FROM ?? WHERE uid IN (?)${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
+      [qualified(this.workflow), uids],
+    );
+    return rows.map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), spec: text(r.spec) }));
+  }
+
+  /** Every step row whose `workflow_id` is one of these uids. */
+  async stepsFor(uids: string[]): Promise<StepRow[]> {
+    const rows = await this.adapter.query<Record<string, unknown>>(
+      `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IN (?)`,
+      [qualified(this.step), uids],
+    );
+    return rows.map((r) => this.toStepRow(r));
+  }
+
+  /** Rows with no workflow_id, and rows whose workflow_id matches no workflow row. */
+  async orphans(): Promise<Orphan[]> {
+    const none = await this.adapter.query<Record<string, unknown>>(
+      `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IS NULL OR workflow_id = ''`,
+      [qualified(this.step)],
+    );
+    const dangling = await this.adapter.query<Record<string, unknown>>(
+      `SELECT ${this.stepSelect} FROM ?? s WHERE workflow_id IS NOT NULL AND workflow_id <> ''
+       AND NOT EXISTS (SELECT 1 FROM ?? w WHERE w.uid = s.workflow_id)`,
+      [qualified(this.step), qualified(this.workflow)],
+    );
+    return [
+      ...none.map((r) => toOrphan(this.toStepRow(r), 'no_workflow_id')),
+      ...dangling.map((r) => toOrphan(this.toStepRow(r), 'workflow_not_found')),
+    ];
+  }
+
+  async writeSpecs(rows: SpecWrite[]): Promise<void> {
+    if (rows.length > 0) await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
+  }
+
+  async hasRunsTable(): Promise<boolean> {
+    return (await this.adapter.columns(this.runs)) !== null;
+  }
+
+  async createRunsTable(): Promise<void> {
+    await this.adapter.createTable(this.runs, (t) => {
+      t.string('id', 36).primary();
+      t.string('mode', 16).notNullable();
+      t.string('status', 16).notNullable();
+      t.string('started_at', 32).notNullable();
+      t.string('finished_at', 32);
+      t.string('host', 255);
+      t.integer('pid');
+      t.string('tool_version', 32);
+      t.string('step_table', 255);
+      t.string('workflow_table', 255);
+      t.text('options');
+      t.text('summary');
+    });
+  }
+
+  async recordRun(run: RunRecord): Promise<void> {
+    await this.adapter.query(
+      `INSERT INTO ?? (id, mode, status, started_at, finished_at, host, pid, tool_version, step_table, workflow_table, options, summary)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        qualified(this.runs),
+        run.id,
+        run.mode,
+        run.status,
+        run.startedAt,
+        run.finishedAt,
+        run.host,
+        run.pid,
+        run.toolVersion,
+        run.stepTable,
+        run.workflowTable,
+        run.options,
+        run.summary,
+      ],
+    );
+  }
+}
+
+/** A step row reported as an orphan. */
+export function toOrphan(row: StepRow, reason: Orphan['reason']): Orphan {
+  return {
+    uid: row.uid,
+    version: row.version,
+    name: row.name,
+    reason,
+    workflowId: row.workflowId,
+    agentId: row.agentId ?? null,
+    mcpServerId: row.mcpServerId ?? null,
+  };
+}
