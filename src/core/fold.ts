@@ -47,7 +47,9 @@ const COPIED_COLUMNS: [string, keyof StepRow][] = [
 ];
 
 function describeKind(node: JsonNode): string {
-  return node.kind === 'true' || node.kind === 'false' ? 'a boolean' : node.kind === 'null' ? 'null' : `a ${node.kind}`;
+  if (node.kind === 'true' || node.kind === 'false') return 'a boolean';
+  if (node.kind === 'null') return 'null';
+  return `${/^[aeiou]/.test(node.kind) ? 'an' : 'a'} ${node.kind}`;
 }
 
 function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning[] {

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { planWorkflowGroup, readStepRow } from '../../src/core/fold.js';
+import type { StepRow, WorkflowRow } from '../../src/core/types.js';
+
+let seq = 0;
+function step(name: string, spec: string | null, extra: Partial<StepRow> = {}): StepRow {
+  seq++;
+  return {
+    uid: `s${seq}`,
+    version: '1',
+    name,
+    workflowId: 'w1',
+    created: `2024-01-01 00:00:00.${String(seq).padStart(6, '0')}`,
+    spec,
+    ...extra,
+  };
+}
+const wf = (spec: string | null, version = '1'): WorkflowRow => ({ uid: 'w1', version, name: `wf-${version}`, spec });
+const spec = (o: object) => JSON.stringify(o);
+
+describe('readStepRow', () => {
+  it('builds the item from the column name and the spec, with defaults', () => {
+    const r = readStepRow(step('cfg', '{"step_name": "LLM", "evaluations": []}'));
+    expect(r).toMatchObject({ item: { text: '{"name": "cfg", "step_name": "LLM", "branch": "default", "kwargs": {}}' } });
+  });
+
+  it('keeps the literal text of kwargs and an empty branch', () => {
+    const r = readStepRow(step('n', '{"kwargs": {"b": 1.0, "a": 12345678901234567890}, "branch": "", "step_name": "S"}'));
+    expect(r).toMatchObject({
+      item: { text: '{"name": "n", "step_name": "S", "branch": "", "kwargs": {"b": 1.0, "a": 12345678901234567890}}' },
+    });
+  });
+
+  it.each([
+    [null, 'spec is NULL'],
+    ['{"step_name": ', 'spec is not valid JSON'],
+    ['[1]', 'spec is an array, not a JSON object'],
+    ['null', 'spec is null, not a JSON object'],
+    ['{"branch": "x"}', 'spec.step_name is missing'],
+    ['{"step_name": 3}', 'spec.step_name is a number, not a string'],
+    ['{"step_name": "S", "branch": 1}', 'spec.branch is a number, not a string'],
+    ['{"step_name": "S", "kwargs": [1]}', 'spec.kwargs is an array, neither an object nor null'],
+  ])('names why %j is invalid', (text, reason) => {
+    const r = readStepRow(step('n', text));
+    expect('reason' in r && r.reason).toContain(reason);
+  });
+
+  it('warns about copies in spec that disagree with their columns', () => {
+    const r = readStepRow(step('real', '{"step_name": "S", "name": "stale", "workflow_id": "w1", "uid": 5}'));
+    expect(r.warnings.map((w) => w.field)).toEqual(['uid', 'name']);
+  });
+});
+
+describe('planWorkflowGroup', () => {
+  it('appends items after existing ones, ordered by created then name', () => {
+    const rows = [
+      step('b', spec({ step_name: 'B' }), { created: '2024-01-01 00:00:00.000002' }),
+      step('a', spec({ step_name: 'A' }), { created: '2024-01-01 00:00:00.000002' }),
+      step('z', spec({ step_name: 'Z' }), { created: '2024-01-01 00:00:00.000001' }),
+    ];
+    const plan = planWorkflowGroup(
+      [wf('{"branch": "main", "step_configurations": [{"name": "old"}], "x": 1}')],
+      rows,
+      'fail',
+    );
+    expect(plan.updates).toHaveLength(1);
+    expect(plan.updates[0]!.added).toEqual(['z', 'a', 'b']);
+    expect(plan.updates[0]!.newSpec).toBe(
+      '{"branch": "main", "step_configurations": [{"name": "old"}, ' +
+        '{"name": "z", "step_name": "Z", "branch": "default", "kwargs": {}}, ' +
+        '{"name": "a", "step_name": "A", "branch": "default", "kwargs": {}}, ' +
+        '{"name": "b", "step_name": "B", "branch": "default", "kwargs": {}}], "x": 1}',
+    );
+    expect(plan.outcomes.map((o) => o.outcome)).toEqual(['folded', 'folded', 'folded']);
+  });
+
+  it('adds the key at the end of a spec without it, and makes {} of NULL and null', () => {
+    const rows = [step('a', spec({ step_name: 'A' }))];
+    const item = '{"name": "a", "step_name": "A", "branch": "default", "kwargs": {}}';
+    expect(planWorkflowGroup([wf('{"b": 2, "a": 1}')], rows, 'fail').updates[0]!.newSpec).toBe(
+      `{"b": 2, "a": 1, "step_configurations": [${item}]}`,
+    );
+    expect(planWorkflowGroup([wf('{}')], rows, 'fail').updates[0]!.newSpec).toBe(`{"step_configurations": [${item}]}`);
+    expect(planWorkflowGroup([wf(null)], rows, 'fail').updates[0]!.newSpec).toBe(`{"step_configurations": [${item}]}`);
+    expect(planWorkflowGroup([wf('null')], rows, 'fail').updates[0]!.newSpec).toBe(`{"step_configurations": [${item}]}`);
+    expect(planWorkflowGroup([wf('{"step_configurations": []}')], rows, 'fail').updates[0]!.newSpec).toBe(
+      `{"step_configurations": [${item}]}`,
+    );
+  });
+
+  it('folds into every version row of the workflow, counting the row once', () => {
+    const plan = planWorkflowGroup([wf('{}', '1'), wf('{}', '2')], [step('a', spec({ step_name: 'A' }))], 'fail');
+    expect(plan.updates.map((u) => u.version)).toEqual(['1', '2']);
+    expect(plan.outcomes).toHaveLength(1);
+    expect(plan.outcomes[0]!.outcome).toBe('folded');
+  });
+
+  it('is idempotent: an identical item (any key order or number form) is unchanged', () => {
+    const existing = '{"step_configurations": [{"kwargs": {"t": 1}, "branch": "default", "step_name": "A", "name": "a"}]}';
+    const plan = planWorkflowGroup([wf(existing)], [step('a', '{"step_name": "A", "kwargs": {"t": 1.0}}')], 'fail');
+    expect(plan.updates).toEqual([]);
+    expect(plan.outcomes[0]!.outcome).toBe('unchanged');
+  });
+
+  it('handles a conflict as --on-conflict says', () => {
+    const existing = '{"step_configurations": [{"name": "a", "step_name": "A", "branch": "default", "kwargs": {"t": 2}}, {"name": "k"}]}';
+    const rows = () => [step('a', '{"step_name": "A", "kwargs": {"t": 1}}')];
+    const fail = planWorkflowGroup([wf(existing)], rows(), 'fail');
+    expect(fail.conflicts[0]).toMatchObject({ workflowUid: 'w1', name: 'a', resolution: 'blocking' });
+    expect(fail.outcomes[0]!.outcome).toBe('conflict');
+
+    const keep = planWorkflowGroup([wf(existing)], rows(), 'keep');
+    expect(keep.conflicts[0]!.resolution).toBe('kept');
+    expect(keep.updates).toEqual([]);
+
+    const replace = planWorkflowGroup([wf(existing)], rows(), 'replace');
+    expect(replace.outcomes[0]!.outcome).toBe('folded');
+    expect(replace.updates[0]!.replaced).toEqual(['a']);
+    expect(replace.updates[0]!.newSpec).toBe(
+      '{"step_configurations": [{"name": "a", "step_name": "A", "branch": "default", "kwargs": {"t": 1}}, {"name": "k"}]}',
+    );
+  });
+
+  it('makes every row of a workflow with an unusable spec invalid', () => {
+    for (const bad of ['"oops"', '{"step_configurations": {}}', '{"a": ']) {
+      const plan = planWorkflowGroup([wf(bad)], [step('a', spec({ step_name: 'A' }))], 'fail');
+      expect(plan.invalid).toHaveLength(1);
+      expect(plan.invalid[0]!.reason).toMatch(/^workflow w1/);
+      expect(plan.updates).toEqual([]);
+    }
+  });
+
+  it('makes two rows with the same name for one workflow invalid, and folds the others', () => {
+    const plan = planWorkflowGroup(
+      [wf('{}')],
+      [step('dup', spec({ step_name: 'A' })), step('dup', spec({ step_name: 'B' })), step('ok', spec({ step_name: 'C' }))],
+      'fail',
+    );
+    expect(plan.invalid.map((i) => i.name)).toEqual(['dup', 'dup']);
+    expect(plan.updates[0]!.added).toEqual(['ok']);
+  });
+
+  it('copies untouched bytes of the workflow spec exactly', () => {
+    const original = '{"z": "caf\\u00e9",  "n": 1.50, "s": {"step_configurations": 1}, "step_configurations": [ {"name":"x"} ]}';
+    const plan = planWorkflowGroup([wf(original)], [step('a', spec({ step_name: 'A' }))], 'fail');
+    expect(plan.updates[0]!.newSpec).toBe(
+      '{"z": "caf\\u00e9",  "n": 1.50, "s": {"step_configurations": 1}, "step_configurations": [ {"name":"x"}, ' +
+        '{"name": "a", "step_name": "A", "branch": "default", "kwargs": {}} ]}',
+    );
+  });
+});

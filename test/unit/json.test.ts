@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalJson,
+  canonicalNumber,
+  compareCodePoints,
+  getMember,
+  parseJson,
+  pyJsonString,
+  sourceOf,
+  tryParseJson,
+  type JsonObject,
+} from '../../src/core/json.js';
+
+describe('parseJson', () => {
+  it('keeps number literals and value offsets', () => {
+    const text = '{"a": 1.0, "b": [12345678901234567890, -0.0, 1e400]}';
+    const root = parseJson(text) as JsonObject;
+    expect(sourceOf(text, getMember(root, 'a')!)).toBe('1.0');
+    expect(sourceOf(text, getMember(root, 'b')!)).toBe('[12345678901234567890, -0.0, 1e400]');
+  });
+
+  it('reads duplicate keys as Python does: the last wins, all are kept', () => {
+    const root = parseJson('{"k": 1, "k": 2}') as JsonObject;
+    expect(root.entries).toHaveLength(2);
+    expect(getMember(root, 'k')).toMatchObject({ kind: 'number', value: '2' });
+  });
+
+  it('keeps __proto__ and constructor as ordinary keys', () => {
+    const root = parseJson('{"__proto__": {"x": 1}, "constructor": 2}') as JsonObject;
+    expect(root.entries.map((e) => e.key)).toEqual(['__proto__', 'constructor']);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('decodes escapes, including surrogate pairs', () => {
+    const node = parseJson('"caf\\u00e9 \\ud83d\\ude00 \\n\\"\\\\"');
+    expect(node).toMatchObject({ kind: 'string', value: 'café 😀 \n"\\' });
+  });
+
+  it('accepts NaN and Infinity as Python writes them', () => {
+    expect(parseJson('[NaN, -Infinity]')).toMatchObject({ kind: 'array', items: [{ value: 'NaN' }, { value: '-Infinity' }] });
+  });
+
+  it('parses nesting 10,000 deep without exhausting the stack', () => {
+    const text = '['.repeat(10_000) + ']'.repeat(10_000);
+    expect(parseJson(text).kind).toBe('array');
+    expect(canonicalJson(parseJson(text))).toBe(text);
+  });
+
+  it.each(['', '{', '{"a":}', '[1,]', '{"a":1,}', "{'a': 1}", '{"a": 1} x', '01', '"\u0001"', 'nul'])(
+    'rejects %j',
+    (text) => {
+      expect(tryParseJson(text)).toHaveProperty('error');
+    },
+  );
+});
+
+describe('pyJsonString', () => {
+  it('writes like json.dumps with ensure_ascii', () => {
+    expect(pyJsonString('café "q" \\ \n \u0001 \u007f 中 😀')).toBe(
+      '"caf\\u00e9 \\"q\\" \\\\ \\n \\u0001 \\u007f \\u4e2d \\ud83d\\ude00"',
+    );
+  });
+});
+
+describe('canonical forms', () => {
+  it('compares numbers by value as Python does', () => {
+    expect(canonicalNumber('1.0')).toBe(canonicalNumber('1'));
+    expect(canonicalNumber('1e2')).toBe(canonicalNumber('100'));
+    expect(canonicalNumber('-0.0')).toBe(canonicalNumber('0'));
+    expect(canonicalNumber('12345678901234567890')).not.toBe(canonicalNumber('12345678901234567891'));
+  });
+
+  it('ignores key order and whitespace, not values', () => {
+    const a = canonicalJson(parseJson('{"a": 1, "b": [1, {"c": null}]}'));
+    expect(canonicalJson(parseJson('{"b":[1,{"c":null}],"a":1.0}'))).toBe(a);
+    expect(canonicalJson(parseJson('{"b":[{"c":null},1],"a":1}'))).not.toBe(a);
+  });
+});
+
+describe('compareCodePoints', () => {
+  it('orders by code point, not UTF-16 unit or locale', () => {
+    const names = ['é', 'a', 'B', '😀', '\uff21'];
+    expect([...names].sort(compareCodePoints)).toEqual(['B', 'a', 'é', '\uff21', '😀']);
+  });
+});
