@@ -1,3 +1,4 @@
+import { compareCodePoints } from './json.js';
 import type {
   Conflict,
   GroupPlan,
@@ -71,6 +72,21 @@ export class PlanBuilder {
     if (this.orphans.length > 0 && this.options.strict) {
       blockers.push(`${this.orphans.length} orphaned row(s) under --strict`);
     }
+    const byKeys =
+      <T>(...keys: ((x: T) => string | null)[]) =>
+      (a: T, b: T) => {
+        for (const key of keys) {
+          const d = compareCodePoints(key(a) ?? '', key(b) ?? '');
+          if (d !== 0) return d;
+        }
+        return 0;
+      };
+    // Lists in one order whatever the database's collation and batch order.
+    this.orphans.sort(byKeys((o) => o.uid, (o) => o.version));
+    this.invalid.sort(byKeys((i) => i.uid, (i) => i.version));
+    this.warnings.sort(byKeys((w) => w.uid, (w) => w.version, (w) => w.field));
+    this.workflows.sort(byKeys((w) => w.uid, (w) => w.version));
+    this.conflicts.sort(byKeys((c) => c.workflowUid, (c) => c.workflowVersion, (c) => c.name));
     return {
       summary: {
         stepRows,
