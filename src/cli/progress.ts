@@ -3,10 +3,11 @@ import type { Progress } from '../migrate/scan.js';
 
 /** A progress display on a TTY (ora, on stderr); absent off a TTY, so logs stay clean. */
 export function startProgress(
-  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
   color: boolean,
 ): { update: (p: Progress) => void; stop: () => void } | undefined {
-  if (!stream.isTTY) return undefined;
+  // A terminal without a width (a bare pty) cannot redraw a line: stay quiet there too.
+  if (!stream.isTTY || !stream.columns) return undefined;
   const spinner = ora({ stream, color: color ? 'cyan' : false, discardStdin: false, text: 'connecting' }).start();
   const started = Date.now();
   return {

@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, runBin } from '../support/cli.js';
+import { createTestDatabase, dumpDatabase, loadDataset, loadSchema, type TestDatabase } from '../support/databases.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'stepcfg-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+const SAMPLE = new URL('../../fixtures/sample.db', import.meta.url).pathname;
+
+/** A private copy of the bundled sample database. */
+function sampleCopy(name: string): string {
+  const file = join(dir, name);
+  copyFileSync(SAMPLE, file);
+  return file;
+}
+
+/** One line on stderr, no stack trace, nothing on stdout. */
+function expectOneLineError(run: { stdout: string; stderr: string }, pattern: RegExp) {
+  expect(run.stdout).toBe('');
+  const lines = run.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^stepcfg-migrate: error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('the installed command', () => {
+  it('prints its version and help', async () => {
+    const version = await runBin(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    const help = await runBin(['--help']);
+    expect(help.code).toBe(0);
+    for (const flag of ['--db', '--dry-run', '--on-conflict', '--skip-invalid', '--strict', '--json', '--report', '--step-table', '--schema', 'Exit codes']) {
+      expect(help.stdout).toContain(flag);
+    }
+  });
+
+  it.each([
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--db', 'x.db', '--on-conflict', 'maybe'], /--on-conflict.*maybe/],
+    [['--db', 'x.db', '--step-table', 'x; drop table workflow'], /--step-table must be a plain SQL name/],
+    [['--db', 'x.db', '--workflow-table', 'a"b'], /--workflow-table must be a plain SQL name/],
+    [['--db', 'x.db', '--schema', "s'"], /--schema must be a plain SQL name/],
+    [['--db', 'x.db', '--quiet', '--verbose'], /--quiet and --verbose/],
+    [['status', '--db', 'x.db', '--dry-run'], /status never writes/],
+    [['migrate', '--db', 'x.db'], /unknown command "migrate"/],
+    [['--db', 'oracle://h/db'], /unsupported database URL scheme/],
+    [['--db', 'x.db', '--lock-timeout', 'soon'], /--lock-timeout takes a positive number/],
+    [['--db', 'x.db', '--drop-table'], /--drop-table is not available in this version/],
+    [[], /no database given/],
+  ])('refuses %j with exit 2 and one line', async (args, pattern) => {
+    const run = await runBin(args);
+    expect(run.code).toBe(2);
+    expectOneLineError(run, pattern);
+  });
+
+  it('never creates a missing SQLite file, and refuses directories and non-SQLite files', async () => {
+    const missing = join(dir, 'missing.db');
+    const run = await runBin(['--db', missing]);
+    expect(run.code).toBe(1);
+    expectOneLineError(run, /database file not found/);
+    expect(existsSync(missing)).toBe(false);
+    expect((await runBin(['--db', `sqlite:///${missing}`, '--dry-run'])).code).toBe(1);
+    expect(existsSync(missing)).toBe(false);
+
+    expectOneLineError(await runBin(['--db', dir]), /is a directory/);
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'not a database\n');
+    const before = sha(text);
+    const notSqlite = await runBin(['--db', text]);
+    expect(notSqlite.code).toBe(1);
+    expectOneLineError(notSqlite, /not a SQLite database/);
+    expect(sha(text)).toBe(before);
+  });
+
+  it('reports unreachable servers and unknown databases in one line with exit 1', async () => {
+    const refused = await runBin(['--db', 'postgresql://postgres@127.0.0.1:1/test']);
+    expect(refused.code).toBe(1);
+    expectOneLineError(refused, /connection refused/);
+    const refusedMy = await runBin(['--db', 'mysql://root@127.0.0.1:1/test']);
+    expect(refusedMy.code).toBe(1);
+    expectOneLineError(refusedMy, /connection refused/);
+  });
+
+  it('with --json, an error is still one JSON object on stdout', async () => {
+    const run = await runBin(['--db', join(dir, 'nope.db'), '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ reportVersion: 1, mode: 'apply', error: { exitCode: 1 } });
+  });
+
+  it('a blocked run exits 3, prints its report, and leaves the file byte for byte', async () => {
+    const db: TestDatabase = await createTestDatabase('sqlite');
+    try {
+      await loadSchema(db);
+      await loadDataset(db, 'conflict');
+      await db.knex().destroy();
+      const before = sha(db.url);
+      const run = await runBin(['--db', db.url, '--json']);
+      expect(run.code).toBe(3);
+      expect(JSON.parse(run.stdout)).toMatchObject({ mode: 'apply', outcome: 'blocked', summary: { conflicts: 1 } });
+      expect(run.stderr).toContain('Blocked, nothing written');
+      expect(sha(db.url)).toBe(before);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('folds the bundled sample: dry run, apply, status, then a no-op re-run', async () => {
+    const file = sampleCopy('sample.db');
+    const dry = await runBin(['--db', file, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/to fold\s+22/);
+    expect((await runBin(['status', '--db', file])).code).toBe(3);
+    const apply = await runBin(['--db', file]);
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toMatch(/Done: 22 row\(s\) folded into 7 workflow row\(s\)/);
+    expect((await runBin(['status', '--db', file])).code).toBe(0);
+    const again = await runBin(['--db', file, '--json']);
+    expect(JSON.parse(again.stdout).summary).toMatchObject({ folded: 0, unchanged: 22 });
+  });
+
+  it('the bundled sample.db holds exactly the sample dataset on the fixture schema', async () => {
+    const built = await createTestDatabase('sqlite');
+    const bundled = await createTestDatabase('sqlite');
+    try {
+      await loadSchema(built);
+      await loadDataset(built, 'sample');
+      copyFileSync(SAMPLE, bundled.url);
+      expect(await dumpDatabase(bundled)).toBe(await dumpDatabase(built));
+    } finally {
+      await built.drop();
+      await bundled.drop();
+    }
+  });
+
+  it('runs through npx from the project', () => {
+    const run = spawnSync('npx', ['--no-install', 'stepcfg-migrate', '--version'], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+/** Runs the bin under a pseudo-terminal (util-linux `script`), as an operator would see it. */
+function onTty(args: string[], env: Record<string, string> = {}): string {
+  const out = join(dir, `tty-${Math.random().toString(16).slice(2)}.txt`);
+  const command = ['stty cols 120 rows 40;', process.execPath, BIN, ...args.map((a) => `'${a}'`)].join(' ');
+  const run = spawnSync('script', ['-qec', command, out], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+  expect(run.status).toBe(0);
+  return readFileSync(out, 'utf8');
+}
+
+describe.skipIf(spawnSync('script', ['--version']).status !== 0)('on a terminal', () => {
+  const COLOUR = /\u001b\[3\dm/;
+
+  it('draws progress and colours on a TTY', () => {
+    const screen = onTty(['--db', sampleCopy('tty.db'), '--dry-run'], { FORCE_COLOR: '1' });
+    expect(screen).toContain('Dry run');
+    expect(screen).toMatch(COLOUR);
+    expect(screen).toContain('\u001b[?25l'); // the spinner hides the cursor while it runs
+  });
+
+  it('drops colours for NO_COLOR and --no-color', () => {
+    expect(onTty(['--db', sampleCopy('tty2.db'), '--dry-run'], { NO_COLOR: '1' })).not.toMatch(COLOUR);
+    expect(onTty(['--db', sampleCopy('tty3.db'), '--dry-run', '--no-color'])).not.toMatch(COLOUR);
+  });
+});
