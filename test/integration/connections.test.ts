@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { expect, it, type TestContext } from 'vitest';
 import { cli, runBin } from '../support/cli.js';
-import { DIALECTS, dumpDatabase, requireOrSkip, withDataset, type TestDatabase } from '../support/databases.js';
+import { dumpDatabase, withDataset, type TestDatabase } from '../support/databases.js';
+import { describeEachDialect } from '../support/each-dialect.js';
 
 /** The URL forms SPEC 3 lists, as the controller writes them, for one test database. */
 function urlForms(db: TestDatabase): string[] {
@@ -46,125 +47,116 @@ async function withReadOnlyUser(db: TestDatabase, fn: (url: string) => Promise<v
   }
 }
 
-for (const dialect of DIALECTS) {
-  describe(`connections and names on ${dialect}`, () => {
-    let available = false;
-    beforeAll(async () => {
-      available = await requireOrSkip(dialect);
-    });
-    const need = (ctx: TestContext) => {
-      if (!available) ctx.skip();
-    };
+describeEachDialect('connections and names', (dialect, need) => {
 
-    it('accepts every URL form of its dialect, and the STEPCFG_DB_URL / CTRL_DB_PATH defaults', async (ctx) => {
-      need(ctx);
-      await withDataset(dialect, 'sample', async (db) => {
-        for (const url of urlForms(db)) {
-          const run = await cli(['--db', url, '--dry-run', '--json', '--quiet']);
-          expect(run.stderr).toBe('');
-          expect(run.code).toBe(0);
-          expect(run.json().database.dialect).toBe(dialect);
-          expect(run.json().summary.folded).toBe(22);
-        }
-        const fromEnv = await cli(['--dry-run', '--json'], { STEPCFG_DB_URL: db.url, CTRL_DB_PATH: '/nonexistent/sql.db' });
-        expect(fromEnv.code).toBe(0);
-        const fromCtrl = await cli(['--dry-run', '--json'], { CTRL_DB_PATH: urlForms(db).at(-1) });
-        expect(fromCtrl.code).toBe(0);
-        expect(fromCtrl.json().summary.folded).toBe(22);
-      });
-    });
-
-    it('finds the tables by --schema (SQLite has only main)', async (ctx) => {
-      need(ctx);
-      if (dialect === 'sqlite') {
-        await withDataset(dialect, 'sample', async (db) => {
-          expect((await cli(['--db', db.url, '--schema', 'other'])).code).toBe(2);
-          expect((await cli(['--db', db.url, '--schema', 'main', '--dry-run'])).code).toBe(0);
-        });
-        return;
+  it('accepts every URL form of its dialect, and the STEPCFG_DB_URL / CTRL_DB_PATH defaults', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      for (const url of urlForms(db)) {
+        const run = await cli(['--db', url, '--dry-run', '--json', '--quiet']);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        expect(run.json().database.dialect).toBe(dialect);
+        expect(run.json().summary.folded).toBe(22);
       }
-      await withDataset(dialect, 'sample', async (db) => {
-        if (dialect === 'postgres') {
-          const schema = unique();
-          await db.knex().raw('CREATE SCHEMA ??', [schema]);
-          await db.knex().raw('ALTER TABLE step_configuration SET SCHEMA ??', [schema]);
-          await db.knex().raw('ALTER TABLE workflow SET SCHEMA ??', [schema]);
-          expect((await cli(['--db', db.url, '--dry-run'])).code).toBe(1);
-          const run = await cli(['--db', db.url, '--schema', schema, '--json']);
-          expect(run.code).toBe(0);
-          expect(run.json().summary.folded).toBe(22);
-          const [row] = (await db.knex().raw('SELECT count(*) AS n FROM ??', [`${schema}.stepcfg_migrate_runs`])).rows;
-          expect(Number(row.n)).toBe(1);
-        } else {
-          const other = new URL(db.url);
-          other.pathname = '/test';
-          const run = await cli(['--db', other.toString(), '--schema', db.name, '--json']);
-          expect(run.code).toBe(0);
-          expect(run.json().summary.folded).toBe(22);
-        }
-      });
+      const fromEnv = await cli(['--dry-run', '--json'], { STEPCFG_DB_URL: db.url, CTRL_DB_PATH: '/nonexistent/sql.db' });
+      expect(fromEnv.code).toBe(0);
+      const fromCtrl = await cli(['--dry-run', '--json'], { CTRL_DB_PATH: urlForms(db).at(-1) });
+      expect(fromCtrl.code).toBe(0);
+      expect(fromCtrl.json().summary.folded).toBe(22);
     });
+  });
 
-    // SQLite has no accounts; its read-only mode is the file's, tested where the file is read-only.
-    const servers = (name: string, fn: (ctx: TestContext) => Promise<void>) => {
-      if (dialect !== 'sqlite') it(name, fn);
-    };
-    servers('dry run and status work for a read-only account; apply with it fails cleanly and writes nothing', async (ctx) => {
-      need(ctx);
+  it('finds the tables by --schema (SQLite has only main)', async (ctx) => {
+    need(ctx);
+    if (dialect === 'sqlite') {
       await withDataset(dialect, 'sample', async (db) => {
-        await withReadOnlyUser(db, async (url) => {
-          const before = await dumpDatabase(db, { exclude: () => false });
-          const dry = await cli(['--db', url, '--dry-run', '--json', '--quiet']);
-          expect(dry.stderr).toBe('');
-          expect(dry.code).toBe(0);
-          expect((await cli(['status', '--db', url])).code).toBe(3);
-          const apply = await cli(['--db', url]);
-          expect(apply.code).toBe(1);
-          expect(apply.stderr).toMatch(/may not UPDATE|denied/);
-          expect(apply.stderr.trim().split('\n')).toHaveLength(1);
-          expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
-        });
+        expect((await cli(['--db', db.url, '--schema', 'other'])).code).toBe(2);
+        expect((await cli(['--db', db.url, '--schema', 'main', '--dry-run'])).code).toBe(0);
       });
+      return;
+    }
+    await withDataset(dialect, 'sample', async (db) => {
+      if (dialect === 'postgres') {
+        const schema = unique();
+        await db.knex().raw('CREATE SCHEMA ??', [schema]);
+        await db.knex().raw('ALTER TABLE step_configuration SET SCHEMA ??', [schema]);
+        await db.knex().raw('ALTER TABLE workflow SET SCHEMA ??', [schema]);
+        expect((await cli(['--db', db.url, '--dry-run'])).code).toBe(1);
+        const run = await cli(['--db', db.url, '--schema', schema, '--json']);
+        expect(run.code).toBe(0);
+        expect(run.json().summary.folded).toBe(22);
+        const [row] = (await db.knex().raw('SELECT count(*) AS n FROM ??', [`${schema}.stepcfg_migrate_runs`])).rows;
+        expect(Number(row.n)).toBe(1);
+      } else {
+        const other = new URL(db.url);
+        other.pathname = '/test';
+        const run = await cli(['--db', other.toString(), '--schema', db.name, '--json']);
+        expect(run.code).toBe(0);
+        expect(run.json().summary.folded).toBe(22);
+      }
     });
+  });
 
-    servers('never shows a password: not in output, report, errors or the run table', async (ctx) => {
-      need(ctx);
-      await withDataset(dialect, 'sample', async (db) => {
-        const secret = `Pw-${randomBytes(6).toString('hex')}`;
-        const k = db.knex();
-        const u = new URL(db.url);
-        let cleanup = async () => {};
-        if (dialect === 'postgres') {
-          u.password = secret; // trust authentication accepts it; the tool must still hide it
-        } else {
-          const user = unique();
-          await k.raw(`CREATE USER ?@'%' IDENTIFIED BY ?`, [user, secret]);
-          await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
-          u.username = user;
-          u.password = secret;
-          cleanup = async () => void (await k.raw(`DROP USER ?@'%'`, [user]));
-        }
-        try {
-          const report = join(tmpdir(), `stepcfg-secret-${process.pid}-${dialect}.json`);
-          const runs = [
-            await cli(['--db', u.toString(), '--dry-run', '--verbose']),
-            await cli(['--db', u.toString(), '--json', '--report', report]),
-            await runBin(['--db', u.toString().replace(secret, 'wrong-' + secret), '--json']),
-            await runBin(['--db', `${u.protocol}//${u.username}@127.0.0.1:1/x`], { PGPASSWORD: secret, MYSQL_PWD: secret }),
-          ];
-          expect(runs[1]!.code).toBe(0);
-          expect(runs[2]!.code).toBe(dialect === 'postgres' ? 0 : 1);
-          expect(runs[3]!.code).toBe(1);
-          for (const run of runs) expect(run.stdout + run.stderr).not.toContain(secret);
-          expect(readFileSync(report, 'utf8')).not.toContain(secret);
-          expect(readFileSync(report, 'utf8')).toContain(':***@');
-          rmSync(report);
-          const table = JSON.stringify(await k('stepcfg_migrate_runs').select());
-          expect(table).not.toContain(secret);
-        } finally {
-          await cleanup();
-        }
+  // SQLite has no accounts; its read-only mode is the file's, tested where the file is read-only.
+  const servers = (name: string, fn: (ctx: TestContext) => Promise<void>) => {
+    if (dialect !== 'sqlite') it(name, fn);
+  };
+  servers('dry run and status work for a read-only account; apply with it fails cleanly and writes nothing', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      await withReadOnlyUser(db, async (url) => {
+        const before = await dumpDatabase(db, { exclude: () => false });
+        const dry = await cli(['--db', url, '--dry-run', '--json', '--quiet']);
+        expect(dry.stderr).toBe('');
+        expect(dry.code).toBe(0);
+        expect((await cli(['status', '--db', url])).code).toBe(3);
+        const apply = await cli(['--db', url]);
+        expect(apply.code).toBe(1);
+        expect(apply.stderr).toMatch(/may not UPDATE|denied/);
+        expect(apply.stderr.trim().split('\n')).toHaveLength(1);
+        expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
       });
     });
   });
-}
+
+  servers('never shows a password: not in output, report, errors or the run table', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const secret = `Pw-${randomBytes(6).toString('hex')}`;
+      const k = db.knex();
+      const u = new URL(db.url);
+      let cleanup = async () => {};
+      if (dialect === 'postgres') {
+        u.password = secret; // trust authentication accepts it; the tool must still hide it
+      } else {
+        const user = unique();
+        await k.raw(`CREATE USER ?@'%' IDENTIFIED BY ?`, [user, secret]);
+        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
+        u.username = user;
+        u.password = secret;
+        cleanup = async () => void (await k.raw(`DROP USER ?@'%'`, [user]));
+      }
+      try {
+        const report = join(tmpdir(), `stepcfg-secret-${process.pid}-${dialect}.json`);
+        const runs = [
+          await cli(['--db', u.toString(), '--dry-run', '--verbose']),
+          await cli(['--db', u.toString(), '--json', '--report', report]),
+          await runBin(['--db', u.toString().replace(secret, 'wrong-' + secret), '--json']),
+          await runBin(['--db', `${u.protocol}//${u.username}@127.0.0.1:1/x`], { PGPASSWORD: secret, MYSQL_PWD: secret }),
+        ];
+        expect(runs[1]!.code).toBe(0);
+        expect(runs[2]!.code).toBe(dialect === 'postgres' ? 0 : 1);
+        expect(runs[3]!.code).toBe(1);
+        for (const run of runs) expect(run.stdout + run.stderr).not.toContain(secret);
+        expect(readFileSync(report, 'utf8')).not.toContain(secret);
+        expect(readFileSync(report, 'utf8')).toContain(':***@');
+        rmSync(report);
+        const table = JSON.stringify(await k('stepcfg_migrate_runs').select());
+        expect(table).not.toContain(secret);
+      } finally {
+        await cleanup();
+      }
+    });
+  });
+});
