@@ -1,4 +1,5 @@
-import { readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { dirname, resolve } from 'node:path';
 import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
@@ -15,6 +16,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where a confirmation is read from; absent or not a terminal means nobody can answer. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 interface CliOptions {
@@ -33,12 +36,16 @@ interface CliOptions {
   stepTable: string;
   workflowTable: string;
   schema?: string;
-  [later: string]: unknown;
+  dropTable?: boolean;
+  orphansOut?: string;
+  rollback?: boolean;
+  run?: string;
+  force?: boolean;
+  yes?: boolean;
+  backupFile?: string;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-/** Flags of the destructive modes (SPEC 3) that this version refuses rather than ignores. */
-const NOT_YET = ['dropTable', 'orphansOut', 'rollback', 'run', 'force', 'yes', 'backupFile'];
 
 function toolVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,7 +58,7 @@ function buildProgram(): Command {
       'Fold genai-factory step_configuration rows into workflow.spec.step_configurations.\n' +
         'Without a command it applies the migration; "status" checks what is left (for CI).',
     )
-    .argument('[command]', '"status" to check whether anything is left to migrate')
+    .argument('[command]', '"status" to check whether anything is left to migrate; "cleanup" to remove the tool\'s own tables')
     .version(toolVersion(), '-V, --version')
     .option('--db <url>', 'database: file path, sqlite:///, postgresql://, mysql://, mariadb:// (default $STEPCFG_DB_URL, then $CTRL_DB_PATH)')
     .option('--dry-run', 'compute and print the plan in a read-only transaction; write nothing')
@@ -72,13 +79,13 @@ function buildProgram(): Command {
     .option('--verbose', 'also show each workflow row change')
     .option('--quiet', 'print errors only (and the JSON report with --json)')
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
-    .addOption(new Option('--drop-table').hideHelp())
-    .addOption(new Option('--orphans-out <file>').hideHelp())
-    .addOption(new Option('--rollback').hideHelp())
-    .addOption(new Option('--run <id>').hideHelp())
-    .addOption(new Option('--force').hideHelp())
-    .addOption(new Option('--yes').hideHelp())
-    .addOption(new Option('--backup-file <path>').hideHelp())
+    .option('--drop-table', 'after a successful fold, drop step_configuration and its labels table (kept for --rollback)')
+    .option('--orphans-out <file>', 'write every row the fold leaves (orphans, skipped invalid, kept conflicts) with labels to FILE')
+    .option('--rollback', 'undo the latest applied run (or --run ID)')
+    .option('--run <id>', 'with --rollback: the run to undo (an id from status)')
+    .option('--force', 'with --rollback: restore workflows edited since the run, keeping their other edits')
+    .option('--yes', 'confirm --drop-table, --rollback and cleanup without a prompt (needed without a terminal)')
+    .option('--backup-file <path>', 'SQLite: copy the whole database to PATH (online backup) before writing')
     .addHelpText(
       'after',
       '\nExit codes: 0 done / plan goes through / nothing left; 1 runtime error, nothing changed;\n' +
@@ -98,67 +105,118 @@ function positiveNumber(value: string, flag: string, integer: boolean): number {
   return n;
 }
 
-/** Turns parsed flags into a run request, refusing every bad or conflicting combination. */
-function toRequest(command: string | undefined, o: CliOptions, env: NodeJS.ProcessEnv, version: string): RunRequest {
-  if (command !== undefined && command !== 'status') {
-    throw usageError(`unknown command "${command}" (the only command is "status"; apply needs none)`);
+/** Turns parsed flags into a run request, refusing every bad or conflicting combination at once. */
+function toRequest(
+  command: string | undefined,
+  o: CliOptions,
+  given: (key: string) => boolean,
+  env: NodeJS.ProcessEnv,
+  version: string,
+): Omit<RunRequest, 'confirm'> {
+  const problems: string[] = [];
+  const refuse = (message: string) => problems.push(message);
+  if (command !== undefined && command !== 'status' && command !== 'cleanup') {
+    refuse(`unknown command "${command}" (commands: status, cleanup; apply needs none)`);
   }
-  for (const key of NOT_YET) {
-    if (o[key] !== undefined) {
-      const flag = '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-      throw usageError(`${flag} is not available in this version (${version}) yet; nothing was done`);
-    }
+  const mode: Mode =
+    command === 'status' ? 'status' : command === 'cleanup' ? 'cleanup' : o.rollback ? 'rollback' : o.dryRun ? 'dry-run' : 'apply';
+  const foldFlags = (['onConflict', 'skipInvalid', 'strict', 'dropTable', 'orphansOut'] as const).filter(given);
+  const flag = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  if (mode === 'status' && o.dryRun) refuse('status never writes: drop --dry-run');
+  if (mode === 'status' && (given('onConflict') || given('skipInvalid') || given('dropTable') || given('orphansOut'))) {
+    refuse('status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply');
   }
-  const mode: Mode = command === 'status' ? 'status' : o.dryRun ? 'dry-run' : 'apply';
-  if (mode === 'status' && o.dryRun) throw usageError('status never writes: drop --dry-run');
-  if (o.quiet && o.verbose) throw usageError('--quiet and --verbose contradict each other: choose one');
-  for (const [flag, value] of [
+  if ((mode === 'rollback' || mode === 'cleanup') && foldFlags.length > 0) {
+    refuse(`${foldFlags.map(flag).join(', ')} belong to the fold, not to ${mode === 'rollback' ? '--rollback' : 'cleanup'}`);
+  }
+  if (mode !== 'rollback' && (o.run !== undefined || o.force)) refuse('--run and --force go with --rollback');
+  if (command !== undefined && o.rollback) refuse(`--rollback cannot be combined with the ${command} command`);
+  if (o.quiet && o.verbose) refuse('--quiet and --verbose contradict each other: choose one');
+  for (const [name, value] of [
     ['--step-table', o.stepTable],
     ['--workflow-table', o.workflowTable],
     ['--schema', o.schema],
   ] as const) {
     if (value !== undefined && !IDENTIFIER.test(value)) {
-      throw usageError(`${flag} must be a plain SQL name (letters, digits, _), not ${JSON.stringify(value)}`);
+      refuse(`${name} must be a plain SQL name (letters, digits, _), not ${JSON.stringify(value)}`);
     }
   }
-  if (o.stepTable === o.workflowTable) throw usageError('--step-table and --workflow-table name the same table');
-  if (o.report !== undefined) checkReportPath(o.report);
-  const url = o.db ?? defaultDatabaseUrl(env);
-  if (url === undefined) throw usageError('no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH');
-  const target = parseDatabaseUrl(url);
-  if (target.dialect === 'sqlite' && o.schema !== undefined && o.schema !== 'main') {
-    throw usageError('--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"');
+  if (o.stepTable === o.workflowTable) refuse('--step-table and --workflow-table name the same table');
+  for (const [name, file, mayExist] of [
+    ['--report', o.report, true],
+    ['--orphans-out', o.orphansOut, false],
+    ['--backup-file', o.backupFile, false],
+  ] as const) {
+    const problem = file === undefined ? undefined : outputFileProblem(name, file, mayExist);
+    if (problem) refuse(problem);
   }
+  if (o.backupFile !== undefined && (mode === 'dry-run' || mode === 'status' || o.dryRun)) refuse('--backup-file is for runs that write');
+  const url = o.db ?? defaultDatabaseUrl(env);
+  if (url === undefined) refuse('no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH');
+  let target;
+  try {
+    target = url === undefined ? undefined : parseDatabaseUrl(url);
+  } catch (e) {
+    refuse((e as Error).message);
+  }
+  if (target?.dialect === 'sqlite' && o.schema !== undefined && o.schema !== 'main') {
+    refuse('--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"');
+  }
+  if (target && target.dialect !== 'sqlite' && o.backupFile !== undefined) refuse('--backup-file works with SQLite only');
+  let lockTimeoutMs = 0;
+  let batchSize = 0;
+  try {
+    lockTimeoutMs = positiveNumber(o.lockTimeout, '--lock-timeout', false) * 1000;
+    batchSize = positiveNumber(o.batchSize, '--batch-size', true);
+  } catch (e) {
+    refuse((e as Error).message);
+  }
+  if (problems.length > 0 || target === undefined) throw usageError(problems.join('; '));
   return {
     mode,
+    dryRun: !!o.dryRun,
     target,
     tables: { schema: target.dialect === 'sqlite' ? undefined : o.schema, step: o.stepTable, workflow: o.workflowTable },
     plan: { onConflict: o.onConflict, skipInvalid: !!o.skipInvalid, strict: !!o.strict },
-    lockTimeoutMs: positiveNumber(o.lockTimeout, '--lock-timeout', false) * 1000,
-    batchSize: positiveNumber(o.batchSize, '--batch-size', true),
+    lockTimeoutMs,
+    batchSize,
     toolVersion: version,
+    dropTable: !!o.dropTable,
+    orphansOut: o.orphansOut === undefined ? undefined : resolve(o.orphansOut),
+    runId: o.run,
+    force: !!o.force,
+    backupFile: o.backupFile === undefined ? undefined : resolve(o.backupFile),
   };
 }
 
-function checkReportPath(file: string): void {
+/** Why an output file cannot be written (a directory, a missing or read-only folder, already there). */
+function outputFileProblem(flag: string, file: string, mayExist: boolean): string | undefined {
   const path = resolve(file);
-  try {
-    if (statSync(path).isDirectory()) throw usageError(`--report ${file} is a directory`);
-  } catch (e) {
-    if (e instanceof ToolError) throw e;
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) return `${flag} ${file} is a directory`;
+    if (!mayExist) return `${flag} ${file} already exists; it is never overwritten`;
   }
   try {
-    if (!statSync(dirname(path)).isDirectory()) throw new Error();
+    if (!statSync(dirname(path)).isDirectory()) return `${flag} ${file}: ${dirname(path)} is not a directory`;
+    accessSync(dirname(path), constants.W_OK);
   } catch {
-    throw usageError(`--report ${file}: the directory ${dirname(path)} does not exist`);
+    return `${flag} ${file}: cannot write into ${dirname(path)}`;
   }
+  return undefined;
 }
 
-/** Writes the report file whole or not at all (temporary file, then rename). */
-function writeReportFile(file: string, json: string): void {
+/**
+ * Writes the report file whole or not at all (temporary file, then rename). The run's outcome
+ * stands whatever happens here: a failure is said, not turned into another exit code.
+ */
+function writeReportFile(file: string, json: string, fail: (message: string) => void): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, json, { mode: 0o600 });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, json, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (e) {
+    fail(`the run's outcome stands, but its report could not be written to ${file}: ${(e as Error).message}`);
+  }
 }
 
 /** The whole command line: parse, run, print, and return the exit code. Never throws. */
@@ -183,17 +241,19 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     program.parse(io.argv, { from: 'user' });
     options = program.opts<CliOptions>();
     const version = toolVersion();
-    const request = toRequest(program.args[0], options, io.env, version);
+    const given = (key: string) => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
+    const request = toRequest(program.args[0], options, given, io.env, version);
     mode = request.mode;
-    secrets = request.target.secrets;
+    secrets = [...request.target.secrets, ...[io.env.PGPASSWORD, io.env.MYSQL_PWD].filter((p): p is string => !!p)];
     const progress = options.quiet ? undefined : startProgress(io.stderr, !noColor);
+    const confirm = confirmer(!!options.yes, io, () => progress?.stop());
     let outcome;
     try {
-      outcome = await runMigration({ ...request, progress: progress?.update });
+      outcome = await runMigration({ ...request, confirm, progress: progress?.update });
     } finally {
       progress?.stop();
     }
-    emit(outcome.report, options, io, colorFor);
+    emit(outcome.report, options, io, colorFor, fail);
     return outcome.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -211,10 +271,28 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     if (options?.json || options?.report) {
       const json = JSON.stringify({ reportVersion: 1, mode, error: { message, exitCode: error.exitCode } }, null, 2) + '\n';
       if (options.json) io.stdout.write(json);
-      if (options.report) writeReportFile(options.report, json);
+      if (options.report) writeReportFile(options.report, json, fail);
     }
     return error.exitCode;
   }
+}
+
+/**
+ * How destructive steps are confirmed: `--yes`, or a question on a terminal; without either the
+ * answer is no, and the run is refused (exit 3) rather than left waiting for input that never comes.
+ */
+function confirmer(yes: boolean, io: Io, beforeAsking: () => void): (question: string) => Promise<boolean> {
+  return async (question) => {
+    if (yes) return true;
+    if (!io.stdin?.isTTY || !io.stderr.isTTY) return false;
+    beforeAsking();
+    const rl = createInterface({ input: io.stdin, output: io.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    } finally {
+      rl.close();
+    }
+  };
 }
 
 function emit(
@@ -222,9 +300,10 @@ function emit(
   options: CliOptions,
   io: Io,
   colorFor: (stream: Io['stdout'], level: number | undefined) => InstanceType<typeof Chalk>,
+  fail: (message: string) => void,
 ): void {
   const json = JSON.stringify(report, null, 2) + '\n';
-  if (options.report) writeReportFile(options.report, json);
+  if (options.report) writeReportFile(options.report, json, fail);
   if (options.json) io.stdout.write(json);
   if (options.quiet) return;
   const stream = options.json ? io.stderr : io.stdout;

@@ -10,10 +10,13 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
     'dry-run': 'Dry run (nothing written)',
     apply: 'Apply',
     status: 'Status (nothing written)',
+    rollback: report.dryRun ? 'Rollback, dry run (nothing written)' : 'Rollback',
+    cleanup: report.dryRun ? 'Cleanup, dry run (nothing written)' : 'Cleanup',
   }[report.mode];
   lines.push(c.bold(`${title} — ${report.database.dialect} ${report.database.url}`));
   for (const note of report.notes) lines.push(c.dim(`  ${note}`));
   lines.push('');
+  if (report.rollback || report.cleanup) return lines.concat(renderUndo(report, c), '', verdict(report, c)).join('\n') + '\n';
   const verb = report.mode === 'apply' && report.outcome === 'done' ? 'folded' : 'to fold';
   lines.push(`  step rows        ${s.stepRows}`);
   lines.push(`  ${verb.padEnd(16)} ${s.folded}`);
@@ -53,6 +56,19 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
       lines.push(`  ${w.uid} (version ${w.version}): spec.${w.field} = ${w.specValue}, column = ${JSON.stringify(w.columnValue)}`);
     }
   }
+  if (report.drop) {
+    lines.push('', `Dropped tables are kept as ${report.drop.keptAs.join(', ')} until cleanup (for --rollback).`);
+    if (report.drop.orphansFile) lines.push(`Rows left by the fold were written to ${report.drop.orphansFile}.`);
+  }
+  if (report.runs && report.runs.length > 0) {
+    lines.push('', c.bold('Runs:'));
+    lines.push(
+      ...table(
+        ['id', 'mode', 'status', 'started', 'workflows', 'dropped', 'can roll back'],
+        report.runs.map((r) => [r.id, r.mode, r.status, r.startedAt, String(r.workflowsUpdated), r.tableDropped ? 'yes' : 'no', r.canRollBack ? 'yes' : 'no']),
+      ),
+    );
+  }
   if (options.verbose && report.workflows.length > 0) {
     lines.push('', c.bold('Workflow changes:'));
     for (const w of report.workflows) {
@@ -65,14 +81,39 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
   return lines.join('\n') + '\n';
 }
 
+function renderUndo(report: Report, c: ChalkInstance): string[] {
+  if (report.cleanup) {
+    return report.cleanup.dropped.length > 0 ? [`  removed ${report.cleanup.dropped.join(', ')}`] : [];
+  }
+  const r = report.rollback;
+  if (!r) return [];
+  const lines = [`  run              ${r.run ?? '-'}`, `  workflows        ${r.workflowsRestored} restored`];
+  if (r.forced > 0) lines.push(`  forced           ${r.forced} (edited since the run; their other edits kept)`);
+  if (r.tablesRestored.length > 0) lines.push(`  tables           ${r.tablesRestored.join(', ')} back`);
+  if (r.drifted.length > 0) {
+    lines.push('', c.yellow.bold(`Changed since the run (${r.drifted.length}):`));
+    for (const d of r.drifted) lines.push(`  workflow ${d.uid} (version ${d.version}): ${d.reason}`);
+  }
+  return lines;
+}
+
 function verdict(report: Report, c: ChalkInstance): string {
+  const message = report.rollback?.message;
   switch (report.outcome) {
+    case 'nothing-to-do':
+      return c.green(message ? `Nothing to do: ${message}.` : report.cleanup ? 'Nothing to clean up.' : `Nothing to do: ${report.notes.at(-1) ?? ''}`);
     case 'blocked':
       return c.red.bold(`Blocked, nothing written: ${report.blockers.join('; ')}.`);
     case 'planned':
+      if (message) return c.green(`The rollback would go through: ${message}.`);
+      if (report.cleanup) return c.green('Cleanup would remove the tool\'s tables. Run without --dry-run to do it.');
       return c.green(`The plan would go through. Run without --dry-run to apply it.`);
     case 'done':
-      return c.green.bold(`Done: ${report.summary.folded} row(s) folded into ${report.summary.workflowsUpdated} workflow row(s), run ${report.runId}.`);
+      if (message) return c.green.bold(`Done: ${message}.`);
+      if (report.cleanup) return c.green.bold('Done: the tool\'s tables are removed; earlier runs can no longer be rolled back.');
+      return c.green.bold(
+        `Done: ${report.summary.folded} row(s) folded into ${report.summary.workflowsUpdated} workflow row(s)${report.summary.tableDropped ? ', tables dropped' : ''}, run ${report.runId}.`,
+      );
     case 'up-to-date':
       return c.green('Up to date: nothing left to migrate and every folded item matches its row.');
     case 'work-left':

@@ -11,7 +11,14 @@ export interface JsonObject {
   kind: 'object';
   start: number;
   end: number;
-  entries: { key: string; node: JsonNode }[];
+  entries: JsonEntry[];
+}
+
+/** One member of an object: its key, where the key's quote starts, and its value. */
+export interface JsonEntry {
+  key: string;
+  keyStart: number;
+  node: JsonNode;
 }
 
 export interface JsonArray {
@@ -48,6 +55,7 @@ const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b
 interface Frame {
   node: JsonObject | JsonArray;
   pendingKey?: string;
+  pendingKeyStart?: number;
 }
 
 /**
@@ -146,7 +154,7 @@ export function parseJson(text: string): JsonNode {
     if (!top) root = node;
     else if (top.node.kind === 'array') top.node.items.push(node);
     else {
-      top.node.entries.push({ key: top.pendingKey as string, node });
+      top.node.entries.push({ key: top.pendingKey as string, keyStart: top.pendingKeyStart as number, node });
       top.pendingKey = undefined;
     }
   };
@@ -185,6 +193,7 @@ export function parseJson(text: string): JsonNode {
     }
     if (top.node.kind === 'object') {
       if (text[pos] !== '"') fail('expected a string key');
+      top.pendingKeyStart = pos;
       top.pendingKey = readString();
       ws();
       if (text[pos] !== ':') fail("expected ':'");

@@ -13,11 +13,23 @@ export interface TableRef {
   table: string;
 }
 
-/** One workflow row's new spec, for a batched update. */
+/** One workflow row's new spec (null writes SQL NULL), for a batched update. */
 export interface SpecWrite {
   uid: string;
   version: string | null;
-  spec: string;
+  spec: string | null;
+}
+
+/** A table kept aside under another name in the same schema, instead of being dropped. */
+export interface KeptTable {
+  original: TableRef;
+  kept: string;
+}
+
+/** A foreign key in some table that references a given table. */
+export interface ForeignKeyRef {
+  table: string;
+  constraint: string;
 }
 
 export type TransactionMode = 'read' | 'write';
@@ -55,6 +67,19 @@ export interface DialectAdapter {
   writeProblems(refs: TableRef[]): Promise<string[]>;
   /** Writes the specs of many workflow rows in as few statements as the database allows. */
   updateSpecs(ref: TableRef, specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void>;
+  /** Foreign keys of other tables that point at `ref` (the tables that would break if it went). */
+  foreignKeysTo(ref: TableRef): Promise<ForeignKeyRef[]>;
+  /**
+   * Takes tables out of the way by renaming them, keeping rows, keys, indexes and sequences as
+   * they are. Returns what `restoreTables` will need besides the names (SQLite: the original DDL).
+   */
+  keepTables(tables: KeptTable[]): Promise<string | null>;
+  /** Brings kept tables back under their original names, exactly as they were. */
+  restoreTables(tables: KeptTable[], captured: string | null): Promise<void>;
+  /** Drops a table if it exists (the tool's own tables, on cleanup). */
+  dropTable(ref: TableRef): Promise<void>;
+  /** SQLite only: a complete copy of the database file through the online backup API. */
+  backupFile?(path: string): Promise<void>;
   /** Creates a table from a knex schema-builder description (inside the transaction where DDL is transactional). */
   createTable(ref: TableRef, build: (t: Knex.CreateTableBuilder) => void): Promise<void>;
   /** Turns a driver error into one line for the operator (never with a password). */
@@ -111,6 +136,13 @@ export abstract class BaseAdapter {
   query<T = Record<string, unknown>>(template: string, bindings: readonly unknown[] = []): Promise<T[]> {
     const compiled = this.compile(template, bindings);
     return this.runNative<T>(compiled.sql, compiled.bindings);
+  }
+
+  async dropTable(ref: TableRef): Promise<void> {
+    const schema = ref.schema ? this.knex.schema.withSchema(ref.schema) : this.knex.schema;
+    for (const statement of schema.dropTableIfExists(ref.table).toSQL()) {
+      await this.runNative(statement.sql, [...(statement.bindings ?? [])]);
+    }
   }
 
   async createTable(ref: TableRef, build: (t: Knex.CreateTableBuilder) => void): Promise<void> {

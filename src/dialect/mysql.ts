@@ -6,6 +6,8 @@ import {
   sqlBuilder,
   type ColumnInfo,
   type DialectAdapter,
+  type ForeignKeyRef,
+  type KeptTable,
   type SpecWrite,
   type TableRef,
   type TransactionMode,
@@ -120,6 +122,28 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
       const matched = Number(/Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? chunk.length);
       if (matched !== chunk.length) throw new ToolError('workflow rows changed during the run; nothing was written');
     }
+  }
+
+  async foreignKeysTo(ref: TableRef): Promise<ForeignKeyRef[]> {
+    return this.query<ForeignKeyRef>(
+      `SELECT DISTINCT TABLE_NAME AS \`table\`, CONSTRAINT_NAME AS \`constraint\` FROM information_schema.KEY_COLUMN_USAGE
+       WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ? ORDER BY 1, 2`,
+      [ref.schema ?? (await this.defaultSchema()), ref.table],
+    );
+  }
+
+  /** One RENAME TABLE statement: atomic, and it keeps keys, indexes and the AUTO_INCREMENT counter. */
+  async keepTables(tables: KeptTable[]): Promise<string | null> {
+    await this.renameAll(tables.map((t) => [qualified(t.original), qualified({ schema: t.original.schema, table: t.kept })]));
+    return null;
+  }
+
+  async restoreTables(tables: KeptTable[]): Promise<void> {
+    await this.renameAll(tables.map((t) => [qualified({ schema: t.original.schema, table: t.kept }), qualified(t.original)]));
+  }
+
+  private async renameAll(pairs: [string, string][]): Promise<void> {
+    await this.query(`RENAME TABLE ${pairs.map(() => '?? TO ??').join(', ')}`, pairs.flat());
   }
 
   describeError(error: unknown): string | undefined {

@@ -6,6 +6,8 @@ import {
   sqlBuilder,
   type ColumnInfo,
   type DialectAdapter,
+  type ForeignKeyRef,
+  type KeptTable,
   type SpecWrite,
   type TableRef,
   type TransactionMode,
@@ -143,6 +145,27 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
       if (changed.length !== chunk.length) {
         throw new ToolError('workflow rows changed during the run; nothing was written');
       }
+    }
+  }
+
+  async foreignKeysTo(ref: TableRef): Promise<ForeignKeyRef[]> {
+    const name = this.quote(qualified({ schema: ref.schema ?? (await this.defaultSchema()), table: ref.table }));
+    return this.query<ForeignKeyRef>(
+      `SELECT c.conrelid::regclass::text AS "table", c.conname AS "constraint" FROM pg_constraint c
+       WHERE c.contype = 'f' AND c.confrelid = to_regclass(?) ORDER BY 1, 2`,
+      [name],
+    );
+  }
+
+  /** A rename keeps rows, constraints, indexes and the owned sequence with its value. */
+  async keepTables(tables: KeptTable[]): Promise<string | null> {
+    for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [qualified(t.original), t.kept]);
+    return null;
+  }
+
+  async restoreTables(tables: KeptTable[]): Promise<void> {
+    for (const t of tables) {
+      await this.query('ALTER TABLE ?? RENAME TO ??', [qualified({ schema: t.original.schema, table: t.kept }), t.original.table]);
     }
   }
 

@@ -8,6 +8,8 @@ import {
   qualified,
   type ColumnInfo,
   type DialectAdapter,
+  type ForeignKeyRef,
+  type KeptTable,
   type SpecWrite,
   type TableRef,
   type TransactionMode,
@@ -147,9 +149,82 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     }
   }
 
+  async foreignKeysTo(ref: TableRef): Promise<ForeignKeyRef[]> {
+    const tables = await this.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'");
+    const found: ForeignKeyRef[] = [];
+    for (const { name } of tables) {
+      const keys = await this.query<{ target: string; id: number }>(
+        'SELECT DISTINCT "table" AS target, id FROM pragma_foreign_key_list(?)',
+        [name],
+      );
+      for (const key of keys) {
+        if (key.target.toLowerCase() === ref.table.toLowerCase()) found.push({ table: name, constraint: `foreign key #${key.id}` });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * SQLite rewrites a renamed table's CREATE text (it quotes the new name), so the original DDL of
+   * each table and its indexes is captured before the rename, to recreate them byte for byte.
+   */
+  async keepTables(tables: KeptTable[]): Promise<string | null> {
+    const captured: CapturedTable[] = [];
+    for (const t of tables) {
+      const ddl = await this.query<{ type: string; sql: string }>(
+        'SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY rowid',
+        [t.original.table],
+      );
+      const hasSequence = (await this.columns({ table: 'sqlite_sequence' })) !== null;
+      const [sequence] = hasSequence
+        ? await this.query<{ seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.original.table])
+        : [];
+      captured.push({
+        name: t.original.table,
+        table: ddl.filter((d) => d.type === 'table').map((d) => d.sql),
+        indexes: ddl.filter((d) => d.type !== 'table').map((d) => d.sql),
+        sequence: sequence?.seq ?? null,
+      });
+    }
+    for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [t.original.table, t.kept]);
+    return JSON.stringify(captured);
+  }
+
+  async restoreTables(tables: KeptTable[], captured: string | null): Promise<void> {
+    const all = JSON.parse(captured ?? '[]') as CapturedTable[];
+    const ddl = tables.map((t) => all.find((c) => c.name === t.original.table));
+    if (ddl.some((d) => d === undefined)) throw new ToolError('the run record holds no DDL to restore these tables with');
+    // Tables first (their index names are still taken by the kept tables), rows in rowid order.
+    tables.forEach((t, i) => {
+      for (const sql of ddl[i]!.table) this.db.exec(sql);
+      this.db.exec(`INSERT INTO ${this.quote(t.original.table)} SELECT * FROM ${this.quote(t.kept)} ORDER BY rowid`);
+    });
+    for (const t of tables) this.db.exec(`DROP TABLE ${this.quote(t.kept)}`);
+    tables.forEach((t, i) => {
+      for (const sql of ddl[i]!.indexes) this.db.exec(sql);
+      const seq = ddl[i]!.sequence;
+      if (seq !== null) {
+        this.db.prepare('DELETE FROM sqlite_sequence WHERE name = ?').run(t.original.table);
+        this.db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(t.original.table, seq);
+      }
+    });
+  }
+
+  async backupFile(path: string): Promise<void> {
+    await this.db.backup(path);
+  }
+
   describeError(error: unknown): string | undefined {
     return describeSqliteError(error);
   }
+}
+
+/** What SQLite needs to recreate a kept table exactly: its CREATE texts and AUTOINCREMENT counter. */
+interface CapturedTable {
+  name: string;
+  table: string[];
+  indexes: string[];
+  sequence: number | null;
 }
 
 function describeSqliteError(error: unknown): string | undefined {

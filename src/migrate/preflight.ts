@@ -1,6 +1,7 @@
 import type { ColumnInfo, DialectAdapter, TableRef } from '../dialect/adapter.js';
 import { qualified } from '../dialect/adapter.js';
 import { ToolError } from '../errors.js';
+import { Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { STEP_REQUIRED, Store, WORKFLOW_REQUIRED } from './store.js';
 
 /** The table names a run works on, from the flags (already validated as identifiers). */
@@ -15,20 +16,39 @@ function missingColumns(columns: ColumnInfo[], required: readonly string[]): str
   return required.filter((c) => !have.has(c));
 }
 
+export interface Preflight {
+  store: Store;
+  book: Bookkeeping;
+  notes: string[];
+  /** The run that dropped the step table, when it is gone; the store then reads its kept copy. */
+  droppedBy: RunRecord | null;
+}
+
 /**
  * Checks by introspection everything that would stop the run and reports it all at once:
- * tables, columns, the JSON column's type, and (for a write) permissions. Returns the store.
+ * tables, columns, the JSON column's type, and (for a write) permissions. A step table that an
+ * applied run dropped is read from the copy that run kept.
  */
-export async function preflight(
-  adapter: DialectAdapter,
-  names: TableNames,
-  options: { write: boolean },
-): Promise<{ store: Store; notes: string[] }> {
+export async function preflight(adapter: DialectAdapter, names: TableNames, options: { write: boolean }): Promise<Preflight> {
   const schema = names.schema ?? (await adapter.defaultSchema());
-  const step: TableRef = { schema, table: names.step };
+  const book = new Bookkeeping(adapter, schema);
+  let step: TableRef = { schema, table: names.step };
+  let labels: TableRef = { schema, table: `${names.step}_labels` };
   const workflow: TableRef = { schema, table: names.workflow };
   const problems: string[] = [];
-  const stepColumns = await adapter.columns(step);
+  let stepColumns = await adapter.columns(step);
+  let droppedBy: RunRecord | null = null;
+  if (stepColumns === null) {
+    const runs = await book.listRuns();
+    droppedBy =
+      runs.reverse().find((r) => r.mode === 'apply' && r.tableDropped && r.status !== 'rolled_back' && r.stepTable === names.step) ??
+      null;
+    if (droppedBy?.keptStepTable) {
+      step = { schema, table: droppedBy.keptStepTable };
+      labels = { schema, table: droppedBy.keptLabelsTable ?? '' };
+      stepColumns = await adapter.columns(step);
+    }
+  }
   const workflowColumns = await adapter.columns(workflow);
   for (const [ref, columns, required, flag] of [
     [step, stepColumns, STEP_REQUIRED, '--step-table'],
@@ -48,6 +68,17 @@ export async function preflight(
   if (problems.length === 0 && options.write) problems.push(...(await adapter.writeProblems([workflow])));
   if (problems.length > 0) throw new ToolError(`preflight failed: ${problems.join('; ')}`);
   const specType = (workflowColumns as ColumnInfo[]).find((c) => c.name === 'spec')?.type ?? 'json';
-  const store = new Store(adapter, step, workflow, stepColumns as ColumnInfo[], workflowColumns as ColumnInfo[], specType);
-  return { store, notes: await adapter.notes() };
+  const labelColumns = labels.table === '' ? null : await adapter.columns(labels);
+  const store = new Store(
+    adapter,
+    step,
+    workflow,
+    stepColumns as ColumnInfo[],
+    workflowColumns as ColumnInfo[],
+    specType,
+    labelColumns ? { ref: labels, columns: labelColumns } : null,
+  );
+  const notes = await adapter.notes();
+  if (droppedBy) notes.push(`${names.step} was dropped by run ${droppedBy.id}; reading the copy it kept (${step.table})`);
+  return { store, book, notes, droppedBy };
 }

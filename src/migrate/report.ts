@@ -1,19 +1,46 @@
 import type { Plan } from '../core/plan.js';
 import type { Dialect } from '../config/db-url.js';
 
-export type Mode = 'dry-run' | 'apply' | 'status';
+export type Mode = 'dry-run' | 'apply' | 'status' | 'rollback' | 'cleanup';
+
+/** A recorded run as `status` lists it. */
+export interface RunListing {
+  id: string;
+  mode: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  tableDropped: boolean;
+  workflowsUpdated: number;
+  canRollBack: boolean;
+}
+
+/** What a rollback did (or, with --dry-run, would do). */
+export interface RollbackResult {
+  run: string | null;
+  workflowsRestored: number;
+  drifted: { uid: string; version: string; reason: string }[];
+  forced: number;
+  tablesRestored: string[];
+  message: string;
+}
 
 /** The JSON report (SPEC 3): a contract scripts depend on; fields are only ever added. */
 export interface Report {
   reportVersion: 1;
   mode: Mode;
+  dryRun: boolean;
   runId: string;
   database: { dialect: Dialect; url: string };
-  outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left';
+  outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left' | 'nothing-to-do';
   summary: Plan['summary'];
   blockers: string[];
   notes: string[];
   status?: { pending: number; mismatched: number; upToDate: boolean };
+  drop?: { keptAs: string[]; orphansFile: string | null };
+  rollback?: RollbackResult;
+  cleanup?: { dropped: string[] };
+  runs?: RunListing[];
   orphans: Plan['orphans'];
   conflicts: Plan['conflicts'];
   invalid: Plan['invalid'];
@@ -21,26 +48,43 @@ export interface Report {
   workflows: Plan['workflows'];
 }
 
-/** Builds the report of a run from its plan. */
+/** A plan with nothing in it, for the modes that do not plan (rollback, cleanup). */
+export function emptyPlan(): Plan {
+  return {
+    summary: { stepRows: 0, folded: 0, unchanged: 0, workflowsUpdated: 0, orphans: 0, conflicts: 0, invalid: 0, warnings: 0, tableDropped: false },
+    orphans: [],
+    conflicts: [],
+    invalid: [],
+    warnings: [],
+    workflows: [],
+    blockers: [],
+  };
+}
+
+/** Builds the report of a run from its plan and whatever its mode adds. */
 export function buildReport(input: {
   mode: Mode;
+  dryRun: boolean;
   runId: string;
   dialect: Dialect;
   url: string;
   plan: Plan;
   notes: string[];
   outcome: Report['outcome'];
+  extra?: Partial<Pick<Report, 'drop' | 'rollback' | 'cleanup' | 'runs'>>;
 }): Report {
   const { plan } = input;
   const report: Report = {
     reportVersion: 1,
     mode: input.mode,
+    dryRun: input.dryRun,
     runId: input.runId,
     database: { dialect: input.dialect, url: input.url },
     outcome: input.outcome,
     summary: plan.summary,
     blockers: plan.blockers,
     notes: input.notes,
+    ...input.extra,
     orphans: plan.orphans,
     conflicts: plan.conflicts,
     invalid: plan.invalid,
@@ -48,12 +92,7 @@ export function buildReport(input: {
     workflows: plan.workflows,
   };
   if (input.mode === 'status') {
-    const mismatched = plan.conflicts.length;
-    report.status = {
-      pending: plan.summary.folded,
-      mismatched,
-      upToDate: input.outcome === 'up-to-date',
-    };
+    report.status = { pending: plan.summary.folded, mismatched: plan.conflicts.length, upToDate: input.outcome === 'up-to-date' };
   }
   return report;
 }

@@ -1,25 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Plan } from '../core/plan.js';
-import type { PlanOptions, Summary } from '../core/types.js';
+import type { PlanOptions } from '../core/types.js';
 import { redact, type DatabaseTarget } from '../config/db-url.js';
 import type { DialectAdapter } from '../dialect/adapter.js';
 import { openAdapter, secretsOf } from '../dialect/connect.js';
 import { ExitCode, ToolError, type ExitCodeValue } from '../errors.js';
+import { apply, dropBlockers, finishPendingDrops } from './apply.js';
+import { Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { preflight, type TableNames } from './preflight.js';
-import { buildReport, type Mode, type Report } from './report.js';
-import { scanPlan, type Progress } from './scan.js';
+import { buildReport, type Mode, type Report, type RunListing } from './report.js';
+import { cleanup, rollback } from './rollback.js';
+import { scanPlan, type Progress, type ScanOptions } from './scan.js';
 import type { Store } from './store.js';
 
 /** Everything a run needs, already validated by the CLI. */
 export interface RunRequest {
   mode: Mode;
+  /** With `rollback` and `cleanup`: show what would happen, write nothing (dry-run mode implies it). */
+  dryRun: boolean;
   target: DatabaseTarget;
   tables: TableNames;
   plan: PlanOptions;
   lockTimeoutMs: number;
   batchSize: number;
   toolVersion: string;
+  dropTable: boolean;
+  orphansOut?: string;
+  /** `--rollback --run ID`: the run to undo (default: the latest that changed something). */
+  runId?: string;
+  force: boolean;
+  backupFile?: string;
+  /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
+  confirm: (question: string) => Promise<boolean>;
   progress?: (p: Progress) => void;
 }
 
@@ -28,24 +40,46 @@ export interface RunResult {
   report: Report;
 }
 
-interface Context {
+/** One open run: the request, the database, and what preflight found. */
+export interface Context {
   req: RunRequest;
   adapter: DialectAdapter;
   store: Store;
+  book: Bookkeeping;
   notes: string[];
+  droppedBy: RunRecord | null;
   runId: string;
   startedAt: string;
 }
 
-/** Runs one mode against the database: opens, preflights, plans, writes (apply only), closes. */
+/** Runs one mode against the database: opens, preflights, does the mode's work, closes. */
 export async function runMigration(req: RunRequest): Promise<RunResult> {
   const secrets = secretsOf(req.target);
-  const adapter = await openAdapter(req.target, { readOnly: req.mode !== 'apply', timeoutMs: req.lockTimeoutMs });
+  const writes = !req.dryRun && (req.mode === 'apply' || req.mode === 'rollback' || req.mode === 'cleanup');
+  const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs });
   try {
-    const { store, notes } = await preflight(adapter, req.tables, { write: req.mode === 'apply' });
-    const ctx: Context = { req, adapter, store, notes, runId: randomUUID(), startedAt: new Date().toISOString() };
+    const notes: string[] = [];
+    if (req.mode === 'apply' && !req.dryRun) {
+      const schema = req.tables.schema ?? (await adapter.defaultSchema());
+      notes.push(...(await finishPendingDrops(adapter, new Bookkeeping(adapter, schema))));
+    }
+    if (req.mode === 'cleanup') {
+      const schema = req.tables.schema ?? (await adapter.defaultSchema());
+      return await cleanup(req, adapter, new Bookkeeping(adapter, schema), randomUUID());
+    }
+    const found = await preflight(adapter, req.tables, { write: writes });
+    const ctx: Context = {
+      req,
+      adapter,
+      ...found,
+      notes: [...found.notes, ...notes],
+      runId: randomUUID(),
+      startedAt: new Date().toISOString(),
+    };
+    if (req.mode === 'rollback') return await rollback(ctx);
     return req.mode === 'apply' ? await apply(ctx) : await inspect(ctx);
   } catch (e) {
+    await adapter.rollback().catch(() => undefined);
     if (e instanceof ToolError) throw new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
     const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
     throw new ToolError(redact(`${line}; nothing was written`, secrets), ExitCode.runtime, { cause: e });
@@ -54,105 +88,74 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
   }
 }
 
-function result(ctx: Context, plan: Plan, outcome: Report['outcome'], exitCode: ExitCodeValue): RunResult {
+/** The report of a run, with its exit code. */
+export function result(
+  ctx: Pick<Context, 'req' | 'runId' | 'notes'>,
+  plan: Plan,
+  outcome: Report['outcome'],
+  exitCode: ExitCodeValue,
+  extra?: Parameters<typeof buildReport>[0]['extra'],
+): RunResult {
   const { req } = ctx;
   const report = buildReport({
     mode: req.mode,
+    dryRun: req.dryRun || req.mode === 'dry-run' || req.mode === 'status',
     runId: ctx.runId,
     dialect: req.target.dialect,
     url: req.target.display,
     plan,
     notes: ctx.notes,
     outcome,
+    extra,
   });
   return { exitCode, report };
 }
 
-function scan(ctx: Context, options: Partial<Parameters<typeof scanPlan>[2]> = {}): Promise<Plan> {
-  return scanPlan(ctx.store, ctx.req.plan, {
-    batchSize: ctx.req.batchSize,
-    lock: false,
-    progress: ctx.req.progress,
-    ...options,
-  });
+/** One planning (or, with `write`, writing) pass over the data of the run. */
+export function scan(ctx: Context, options: Partial<ScanOptions> = {}): Promise<Plan> {
+  return scanPlan(ctx.store, ctx.req.plan, { batchSize: ctx.req.batchSize, lock: false, progress: ctx.req.progress, ...options });
+}
+
+/** Whether a recorded apply changed anything that a rollback could undo. */
+export function hasChanges(run: RunRecord): boolean {
+  const summary = JSON.parse(run.summary || '{}') as { workflowsUpdated?: number };
+  return run.tableDropped || run.status === 'folded' || (summary.workflowsUpdated ?? 0) > 0;
+}
+
+/** The recorded runs as `status` lists them. */
+export function listRuns(runs: RunRecord[]): RunListing[] {
+  return runs.map((r) => ({
+    id: r.id,
+    mode: r.mode,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    tableDropped: r.tableDropped,
+    workflowsUpdated: Number((JSON.parse(r.summary || '{}') as { workflowsUpdated?: number }).workflowsUpdated ?? 0),
+    canRollBack: r.mode === 'apply' && (r.status === 'applied' || r.status === 'folded') && hasChanges(r),
+  }));
 }
 
 /** Dry run and status: one read-only transaction, no lock, nothing created. */
 async function inspect(ctx: Context): Promise<RunResult> {
   await ctx.adapter.begin('read');
   let plan: Plan;
+  let runs: RunRecord[];
   try {
     plan = await scan(ctx);
+    runs = await ctx.book.listRuns();
   } finally {
     await ctx.adapter.rollback();
   }
+  plan.summary.tableDropped = ctx.droppedBy !== null;
   const blocked = plan.blockers.length > 0;
   if (ctx.req.mode === 'status') {
     const upToDate = !blocked && plan.summary.folded === 0;
-    return result(ctx, plan, upToDate ? 'up-to-date' : 'work-left', upToDate ? ExitCode.ok : ExitCode.blocked);
-  }
-  return result(ctx, plan, blocked ? 'blocked' : 'planned', blocked ? ExitCode.blocked : ExitCode.ok);
-}
-
-const COUNTED: (keyof Summary)[] = ['stepRows', 'folded', 'unchanged', 'workflowsUpdated', 'orphans', 'conflicts', 'invalid'];
-
-/**
- * Apply: plan, and only when nothing blocks, write in one transaction with the run record. The
- * writing pass re-reads every batch under lock and must reproduce the plan's numbers exactly.
- */
-async function apply(ctx: Context): Promise<RunResult> {
-  const { adapter, store } = ctx;
-  if (!adapter.transactionalDdl && !(await store.hasRunsTable())) {
-    // DDL would commit at once here: create the run table only for a plan that will go through.
-    await adapter.begin('read');
-    let first: Plan;
-    try {
-      first = await scan(ctx);
-    } finally {
-      await adapter.rollback();
-    }
-    if (first.blockers.length > 0) return result(ctx, first, 'blocked', ExitCode.blocked);
-    await store.createRunsTable();
-  }
-  await adapter.begin('write');
-  try {
-    if (adapter.transactionalDdl && !(await store.hasRunsTable())) await store.createRunsTable();
-    const plan = await scan(ctx);
-    if (plan.blockers.length > 0) {
-      await adapter.rollback();
-      return result(ctx, plan, 'blocked', ExitCode.blocked);
-    }
-    let written = plan;
-    if (plan.summary.workflowsUpdated > 0) {
-      written = await scan(ctx, {
-        lock: true,
-        write: (updates) => store.writeSpecs(updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec }))),
-      });
-      const changed = COUNTED.filter((k) => written.summary[k] !== plan.summary[k]);
-      if (changed.length > 0 || written.blockers.length > 0) {
-        throw new ToolError(
-          `the data changed while the run was writing (${changed.join(', ') || 'new problems'}); nothing was written, run again`,
-        );
-      }
-    }
-    await store.recordRun({
-      id: ctx.runId,
-      mode: 'apply',
-      status: 'applied',
-      startedAt: ctx.startedAt,
-      finishedAt: new Date().toISOString(),
-      host: hostname(),
-      pid: process.pid,
-      toolVersion: ctx.req.toolVersion,
-      stepTable: store.step.table,
-      workflowTable: store.workflow.table,
-      options: JSON.stringify(ctx.req.plan),
-      summary: JSON.stringify(written.summary),
+    return result(ctx, plan, upToDate ? 'up-to-date' : 'work-left', upToDate ? ExitCode.ok : ExitCode.blocked, {
+      runs: listRuns(runs),
     });
-    await adapter.commit();
-    return result(ctx, written, 'done', ExitCode.ok);
-  } catch (e) {
-    await adapter.rollback().catch(() => undefined);
-    throw e;
   }
+  const blockers = [...plan.blockers, ...(ctx.req.dropTable ? await dropBlockers(ctx, plan) : [])];
+  const done = { ...plan, blockers };
+  return result(ctx, done, blockers.length > 0 ? 'blocked' : 'planned', blockers.length > 0 ? ExitCode.blocked : ExitCode.ok);
 }

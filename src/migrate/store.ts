@@ -2,9 +2,6 @@ import type { ColumnInfo, DialectAdapter, SpecWrite, TableRef } from '../dialect
 import { qualified } from '../dialect/adapter.js';
 import type { Orphan, StepRow, WorkflowRow } from '../core/types.js';
 
-/** The tool's own run table; every table of the tool's starts with `stepcfg_migrate_`. */
-export const RUNS_TABLE = 'stepcfg_migrate_runs';
-
 /** Step columns the fold needs, and the optional ones it reports on or checks copies of. */
 export const STEP_REQUIRED = ['uid', 'name', 'workflow_id', 'created', 'spec'] as const;
 const STEP_OPTIONAL: [string, keyof StepRow][] = [
@@ -17,27 +14,10 @@ const STEP_OPTIONAL: [string, keyof StepRow][] = [
 ];
 export const WORKFLOW_REQUIRED = ['uid', 'name', 'spec'] as const;
 
-/** A run as recorded in {@link RUNS_TABLE}. */
-export interface RunRecord {
-  id: string;
-  mode: string;
-  status: string;
-  startedAt: string;
-  finishedAt: string;
-  host: string;
-  pid: number;
-  toolVersion: string;
-  stepTable: string;
-  workflowTable: string;
-  options: string;
-  summary: string;
-}
-
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 /** The dialect-free reads and writes of a run, over whichever adapter is open. */
 export class Store {
-  readonly runs: TableRef;
   private readonly stepSelect: string;
   private readonly stepOptional: [string, keyof StepRow][];
   private readonly workflowHasVersion: boolean;
@@ -46,11 +26,12 @@ export class Store {
     readonly adapter: DialectAdapter,
     readonly step: TableRef,
     readonly workflow: TableRef,
-    stepColumns: ColumnInfo[],
+    private readonly stepColumns: ColumnInfo[],
     workflowColumns: ColumnInfo[],
     readonly workflowSpecType: string,
+    /** The step table's labels table, when it exists. */
+    readonly labels: { ref: TableRef; columns: ColumnInfo[] } | null,
   ) {
-    this.runs = { schema: workflow.schema, table: RUNS_TABLE };
     const has = new Set(stepColumns.map((c) => c.name));
     this.stepOptional = STEP_OPTIONAL.filter(([column]) => has.has(column));
     const q = (c: string) => adapter.asText(c);
@@ -132,52 +113,51 @@ export class Store {
     ];
   }
 
+  /** Complete step rows (every column as stored text) with their label rows, for an export file. */
+  async exportRows(keys: { uid: string; version: string }[]): Promise<ExportedRow[]> {
+    const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
+    const select = (columns: ColumnInfo[]) => columns.map((c) => `${this.adapter.asText(c.name)} AS ??`).join(', ');
+    const names = (columns: ColumnInfo[]) => columns.map((c) => c.name);
+    const out: ExportedRow[] = [];
+    const uids = [...new Set(keys.map((k) => k.uid))];
+    for (let i = 0; i < uids.length; i += 500) {
+      const rows = await this.adapter.query<Record<string, unknown>>(
+        `SELECT ${select(this.stepColumns)} FROM ?? WHERE uid IN (?)`,
+        [...names(this.stepColumns), qualified(this.step), uids.slice(i, i + 500)],
+      );
+      const mine = rows.filter((r) => wanted.has(JSON.stringify([String(r.uid), text(r.version) ?? ''])));
+      const parents = mine.map((r) => text(r.name)).filter((n): n is string => n !== null);
+      const labels =
+        this.labels && parents.length > 0
+          ? await this.adapter.query<Record<string, unknown>>(`SELECT ${select(this.labels.columns)} FROM ?? WHERE parent IN (?)`, [
+              ...names(this.labels.columns),
+              qualified(this.labels.ref),
+              parents,
+            ])
+          : [];
+      for (const row of mine) {
+        out.push({
+          columns: asTexts(row),
+          labels: labels.filter((l) => text(l.parent) === text(row.name)).map(asTexts),
+        });
+      }
+    }
+    return out;
+  }
+
   async writeSpecs(rows: SpecWrite[]): Promise<void> {
     if (rows.length > 0) await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
   }
+}
 
-  async hasRunsTable(): Promise<boolean> {
-    return (await this.adapter.columns(this.runs)) !== null;
-  }
+/** A step row exported whole: every column as stored text, and its label rows. */
+export interface ExportedRow {
+  columns: Record<string, string | null>;
+  labels: Record<string, string | null>[];
+}
 
-  async createRunsTable(): Promise<void> {
-    await this.adapter.createTable(this.runs, (t) => {
-      t.string('id', 36).primary();
-      t.string('mode', 16).notNullable();
-      t.string('status', 16).notNullable();
-      t.string('started_at', 32).notNullable();
-      t.string('finished_at', 32);
-      t.string('host', 255);
-      t.integer('pid');
-      t.string('tool_version', 32);
-      t.string('step_table', 255);
-      t.string('workflow_table', 255);
-      t.text('options');
-      t.text('summary');
-    });
-  }
-
-  async recordRun(run: RunRecord): Promise<void> {
-    await this.adapter.query(
-      `INSERT INTO ?? (id, mode, status, started_at, finished_at, host, pid, tool_version, step_table, workflow_table, options, summary)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        qualified(this.runs),
-        run.id,
-        run.mode,
-        run.status,
-        run.startedAt,
-        run.finishedAt,
-        run.host,
-        run.pid,
-        run.toolVersion,
-        run.stepTable,
-        run.workflowTable,
-        run.options,
-        run.summary,
-      ],
-    );
-  }
+function asTexts(row: Record<string, unknown>): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, text(v)]));
 }
 
 /** A step row reported as an orphan. */

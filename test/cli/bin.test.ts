@@ -52,7 +52,13 @@ describe('the installed command', () => {
     [['migrate', '--db', 'x.db'], /unknown command "migrate"/],
     [['--db', 'oracle://h/db'], /unsupported database URL scheme/],
     [['--db', 'x.db', '--lock-timeout', 'soon'], /--lock-timeout takes a positive number/],
-    [['--db', 'x.db', '--drop-table'], /--drop-table is not available in this version/],
+    [['--db', 'x.db', '--run', 'abc'], /--run and --force go with --rollback/],
+    [['--db', 'x.db', '--rollback', '--drop-table'], /--drop-table belong to the fold, not to --rollback/],
+    [['status', '--db', 'x.db', '--skip-invalid'], /status checks every row strictly/],
+    [['cleanup', '--db', 'x.db', '--strict'], /--strict belong to the fold, not to cleanup/],
+    [['--db', 'postgresql://h/db', '--backup-file', '/tmp/b.db'], /--backup-file works with SQLite only/],
+    [['--db', 'x.db', '--orphans-out', '/no/such/dir/o.json'], /cannot write into \/no\/such\/dir/],
+    [['--db', 'x.db', '--quiet', '--verbose', '--step-table', '1x'], /--quiet and --verbose.*; --step-table must be/],
     [[], /no database given/],
   ])('refuses %j with exit 2 and one line', async (args, pattern) => {
     const run = await runBin(args);

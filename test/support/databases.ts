@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -224,21 +225,250 @@ export interface DumpOptions {
 }
 
 /**
- * A canonical text dump: tables sorted, columns in order with their types, rows sorted, every
- * value as its exact stored text. Two dumps of equal databases are equal strings.
+ * A canonical text dump: tables sorted; per table its columns, its full definition (see
+ * `describeTable`), the foreign keys of any table (excluded ones too) that reference it, and its
+ * rows sorted, every value as its exact stored text. Two dumps of equal databases are equal strings.
  */
 export async function dumpDatabase(db: TestDatabase, options: DumpOptions = {}): Promise<string> {
   const exclude = options.exclude ?? ((table: string) => table.startsWith('stepcfg_migrate_'));
   const k = db.knex();
+  const referencing = await referencingKeys(db);
   const out: string[] = [];
   for (const table of (await listTables(db)).filter((t) => !exclude(t))) {
     const columns = await describeColumns(db, table);
     const selects = columns.map((c, i) => storedText(k, db.dialect, c.name, `c${i}`));
     const rows = (await k.select(selects).from(table)) as Array<Record<string, string | null>>;
     const lines = rows.map((row) => JSON.stringify(columns.map((_, i) => row[`c${i}`] ?? null))).sort(byCodePoint);
-    out.push(`== ${table} (${columns.map((c) => c.text).join(', ')}) ${rows.length} rows`, ...lines);
+    const definition = [...(await describeTable(db, table)), ...(referencing.get(tableKey(db.dialect, table)) ?? [])];
+    out.push(`== ${table} (${columns.map((c) => c.text).join(', ')}) ${rows.length} rows`, ...definition, ...lines);
   }
   return out.join('\n') + '\n';
+}
+
+/** One definition line of a dump: `  label: text`, further lines of the text indented (rows start with `[`). */
+function entry(label: string, text: string): string {
+  return `  ${label}: ${text.replace(/\n/g, '\n    ')}`;
+}
+
+/** The key a table name is matched by: SQLite names are case-insensitive. */
+function tableKey(dialect: Dialect, table: string): string {
+  return dialect === 'sqlite' ? table.toLowerCase() : table;
+}
+
+/** A table's full definition as dump lines, read from the catalog without changing anything. */
+function describeTable(db: TestDatabase, table: string): Promise<string[]> {
+  if (db.dialect === 'sqlite') return describeSqliteTable(db, table);
+  if (db.dialect === 'postgres') return describePostgresTable(db, table);
+  return describeMysqlTable(db, table);
+}
+
+/** SQLite: the `sql` of the table, then of its indexes and triggers by (type, name), then its sqlite_sequence row. */
+async function describeSqliteTable(db: TestDatabase, table: string): Promise<string[]> {
+  const k = db.knex();
+  const objects = (await k.raw('SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ?', [table])) as Array<{
+    type: string;
+    name: string;
+    sql: string | null;
+  }>;
+  const rank = (o: { type: string }) => (o.type === 'table' ? 0 : 1);
+  objects.sort((a, b) => rank(a) - rank(b) || byCodePoint(a.type, b.type) || byCodePoint(a.name, b.name));
+  const lines = objects.map((o) => entry(`${o.type} ${o.name}`, o.sql ?? '(automatic)'));
+  const hasSequence = (await k.raw("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")).length > 0;
+  if (hasSequence) {
+    const rows = (await k.raw('SELECT seq FROM sqlite_sequence WHERE name = ?', [table])) as Array<{ seq: number }>;
+    for (const { seq } of rows) lines.push(entry('sqlite_sequence', String(seq)));
+  }
+  return lines;
+}
+
+/** The oid of a table of the current schema, as an SQL subquery taking the table name. */
+const PG_TABLE_OID =
+  '(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ' +
+  "WHERE n.nspname = current_schema() AND c.relname = ? AND c.relkind IN ('r', 'p'))";
+
+/** PostgreSQL: columns (type, NOT NULL, default), constraints, indexes and owned sequences with their state. */
+async function describePostgresTable(db: TestDatabase, table: string): Promise<string[]> {
+  return [
+    ...(await pgColumns(db, table)),
+    ...(await pgConstraints(db, table)),
+    ...(await pgIndexes(db, table)),
+    ...(await pgSequences(db, table)),
+  ];
+}
+
+/** Each column in order: `format_type`, NOT NULL, DEFAULT, identity, generated, non-default collation. */
+async function pgColumns(db: TestDatabase, table: string): Promise<string[]> {
+  const sql =
+    'SELECT a.attname AS n, format_type(a.atttypid, a.atttypmod) AS ty, a.attnotnull AS nn, ' +
+    'pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS ident, a.attgenerated AS gen, ' +
+    'CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS coll ' +
+    'FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid ' +
+    'LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum ' +
+    'LEFT JOIN pg_collation co ON co.oid = a.attcollation ' +
+    `WHERE a.attrelid = ${PG_TABLE_OID} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
+  type Column = { n: string; ty: string; nn: boolean; def: string | null; ident: string; gen: string; coll: string | null };
+  const rows = rowsOf<Column>('postgres', await db.knex().raw(sql, [table]));
+  return rows.map((c) => {
+    const parts = [c.ty, c.nn ? 'NOT NULL' : 'NULL'];
+    if (c.def !== null) parts.push(`DEFAULT ${c.def}`);
+    if (c.ident) parts.push(`IDENTITY ${c.ident}`);
+    if (c.gen) parts.push(`GENERATED ${c.gen}`);
+    if (c.coll) parts.push(`COLLATE ${c.coll}`);
+    return entry(`column ${c.n}`, parts.join(' '));
+  });
+}
+
+/** Every constraint (PK, UNIQUE, FK, CHECK, EXCLUDE) as `conname: pg_get_constraintdef`, by name. */
+async function pgConstraints(db: TestDatabase, table: string): Promise<string[]> {
+  const sql = `SELECT conname AS n, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = ${PG_TABLE_OID}`;
+  const rows = rowsOf<{ n: string; def: string }>('postgres', await db.knex().raw(sql, [table]));
+  return rows.sort((a, b) => byCodePoint(a.n, b.n)).map((r) => entry(`constraint ${r.n}`, r.def));
+}
+
+/** Every index as its `pg_indexes.indexdef`, by name. */
+async function pgIndexes(db: TestDatabase, table: string): Promise<string[]> {
+  const sql = 'SELECT indexname AS n, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?';
+  const rows = rowsOf<{ n: string; def: string }>('postgres', await db.knex().raw(sql, [table]));
+  return rows.sort((a, b) => byCodePoint(a.n, b.n)).map((r) => entry(`index ${r.n}`, r.def));
+}
+
+/**
+ * Every sequence owned by a column (SERIAL or identity, via pg_depend): its parameters, and its state
+ * read from the sequence relation itself (`last_value`, `is_called`), which does not advance it.
+ */
+async function pgSequences(db: TestDatabase, table: string): Promise<string[]> {
+  const sql =
+    'SELECT s.relname AS n, sn.nspname AS sch, a.attname AS col, format_type(q.seqtypid, NULL) AS ty, ' +
+    'q.seqstart AS start, q.seqincrement AS inc, q.seqmin AS min, q.seqmax AS max, q.seqcache AS cache, q.seqcycle AS cycle ' +
+    "FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S' " +
+    'JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_sequence q ON q.seqrelid = s.oid ' +
+    'JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid ' +
+    "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass " +
+    `AND d.deptype IN ('a', 'i') AND d.refobjid = ${PG_TABLE_OID}`;
+  type Sequence = { n: string; sch: string; col: string; ty: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean };
+  const sequences = rowsOf<Sequence>('postgres', await db.knex().raw(sql, [table])).sort((a, b) => byCodePoint(a.n, b.n));
+  const lines: string[] = [];
+  for (const s of sequences) {
+    const state = rowsOf<{ last_value: string; is_called: boolean }>(
+      'postgres',
+      await db.knex().raw('SELECT last_value::text AS last_value, is_called FROM ??.??', [s.sch, s.n]),
+    )[0]!;
+    const params = `${s.ty} start ${s.start} increment ${s.inc} min ${s.min} max ${s.max} cache ${s.cache}${s.cycle ? ' cycle' : ''}`;
+    lines.push(entry(`sequence ${s.n} owned by ${s.col}`, `${params}; last_value ${state.last_value} is_called ${state.is_called}`));
+  }
+  return lines;
+}
+
+/** MariaDB/MySQL: `SHOW CREATE TABLE` (columns, keys, FKs, checks, options and AUTO_INCREMENT=N, read without advancing it). */
+async function describeMysqlTable(db: TestDatabase, table: string): Promise<string[]> {
+  const rows = rowsOf<Record<string, string>>('mysql', await db.knex().raw('SHOW CREATE TABLE ??', [table]));
+  return [entry('create', rows[0]!['Create Table']!)];
+}
+
+/** Every foreign key of every table (the tool's too), as dump lines grouped by the table it references. */
+async function referencingKeys(db: TestDatabase): Promise<Map<string, string[]>> {
+  const keys =
+    db.dialect === 'sqlite' ? await sqliteForeignKeys(db) : db.dialect === 'postgres' ? await pgForeignKeys(db) : await mysqlForeignKeys(db);
+  const byTarget = new Map<string, string[]>();
+  for (const key of keys.sort((a, b) => byCodePoint(a.line, b.line))) {
+    const target = tableKey(db.dialect, key.target);
+    byTarget.set(target, [...(byTarget.get(target) ?? []), key.line]);
+  }
+  return byTarget;
+}
+
+/** A foreign key as a dump line under the table it references. */
+interface ForeignKey {
+  target: string;
+  line: string;
+}
+
+/** SQLite: every table's `pragma_foreign_key_list`, one line per key (columns in key order). */
+async function sqliteForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
+  const sql =
+    'SELECT m.name AS t, f.id AS id, f."table" AS target, f."from" AS fr, f."to" AS too, ' +
+    'f.on_update AS upd, f.on_delete AS del, f."match" AS mt ' +
+    "FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq";
+  type Row = { t: string; id: number; target: string; fr: string; too: string | null; upd: string; del: string; mt: string };
+  const groups = new Map<string, Row[]>();
+  for (const row of (await db.knex().raw(sql)) as Row[]) {
+    const id = `${row.t}#${row.id}`;
+    groups.set(id, [...(groups.get(id) ?? []), row]);
+  }
+  return [...groups.entries()].map(([id, rows]) => {
+    const r = rows[0]!;
+    const to = rows.map((x) => x.too ?? '(primary key)').join(', ');
+    const text = `FOREIGN KEY (${rows.map((x) => x.fr).join(', ')}) REFERENCES ${r.target} (${to}) ON UPDATE ${r.upd} ON DELETE ${r.del} MATCH ${r.mt}`;
+    return { target: r.target, line: entry(`referenced by ${id}`, text) };
+  });
+}
+
+/** PostgreSQL: every FK constraint pointing at a table of the current schema, from any schema. */
+async function pgForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
+  const sql =
+    "SELECT CASE WHEN tn.nspname = current_schema() THEN '' ELSE tn.nspname || '.' END || tc.relname AS t, " +
+    'rc.relname AS target, con.conname AS n, pg_get_constraintdef(con.oid) AS def ' +
+    'FROM pg_constraint con JOIN pg_class tc ON tc.oid = con.conrelid JOIN pg_namespace tn ON tn.oid = tc.relnamespace ' +
+    'JOIN pg_class rc ON rc.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = rc.relnamespace ' +
+    "WHERE con.contype = 'f' AND rn.nspname = current_schema()";
+  const rows = rowsOf<{ t: string; target: string; n: string; def: string }>('postgres', await db.knex().raw(sql));
+  return rows.map((r) => ({ target: r.target, line: entry(`referenced by ${r.t}.${r.n}`, r.def) }));
+}
+
+/** MariaDB/MySQL: every FK pointing at a table of this database, from any database (columns in key order). */
+async function mysqlForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
+  const sql =
+    "SELECT CASE WHEN rc.constraint_schema = database() THEN '' ELSE concat(rc.constraint_schema, '.') END AS sch, " +
+    'rc.table_name AS t, rc.referenced_table_name AS target, rc.constraint_name AS n, ' +
+    'rc.update_rule AS upd, rc.delete_rule AS del, rc.match_option AS mt, ' +
+    "group_concat(k.column_name ORDER BY k.ordinal_position SEPARATOR ', ') AS cols, " +
+    "group_concat(k.referenced_column_name ORDER BY k.ordinal_position SEPARATOR ', ') AS refs " +
+    'FROM information_schema.referential_constraints rc JOIN information_schema.key_column_usage k ' +
+    'ON k.constraint_schema = rc.constraint_schema AND k.table_name = rc.table_name AND k.constraint_name = rc.constraint_name ' +
+    'AND k.referenced_table_name IS NOT NULL WHERE rc.unique_constraint_schema = database() ' +
+    'GROUP BY rc.constraint_schema, rc.table_name, rc.constraint_name, rc.referenced_table_name, rc.update_rule, rc.delete_rule, rc.match_option';
+  type Row = { sch: string; t: string; target: string; n: string; upd: string; del: string; mt: string; cols: string; refs: string };
+  const rows = rowsOf<Row>('mysql', await db.knex().raw(sql));
+  return rows.map((r) => ({
+    target: r.target,
+    line: entry(
+      `referenced by ${r.sch}${r.t}.${r.n}`,
+      `FOREIGN KEY (${r.cols}) REFERENCES ${r.target} (${r.refs}) ON UPDATE ${r.upd} ON DELETE ${r.del} MATCH ${r.mt}`,
+    ),
+  }));
+}
+
+/**
+ * The `sqlite3` shell's `.dump` of each table with its indexes and triggers (the shell's `.dump TABLE`
+ * matches object names, so a table's indexes are named too), concatenated: CREATE TABLE, INSERTs, then
+ * CREATE INDEX/TRIGGER. The file is opened read-only; throws if the sqlite3 binary is not installed.
+ */
+export function sqliteDotDump(file: string, tables: string[]): string {
+  if (!existsSync(file)) throw new Error(`sqliteDotDump: no such file ${file}`);
+  return tables.map((table) => sqliteShell(file, `.dump ${[table, ...sqliteDependents(file, table)].map(dumpPattern).join(' ')}`)).join('');
+}
+
+/** The names of a table's indexes and triggers that have SQL (automatic indexes have none), by name. */
+function sqliteDependents(file: string, table: string): string[] {
+  const query = `SELECT name FROM sqlite_master WHERE tbl_name = '${table.replace(/'/g, "''")}' AND type IN ('index', 'trigger') AND sql NOT NULL`;
+  return sqliteShell(file, query).split('\n').filter(Boolean).sort(byCodePoint);
+}
+
+/** A `.dump` argument matching exactly that name: single-quoted (taken literally), LIKE … ESCAPE '\\' wildcards escaped. */
+function dumpPattern(name: string): string {
+  if (name.includes("'")) throw new Error(`sqliteDotDump: cannot pass the name ${name} to the sqlite3 shell`);
+  return `'${name.replace(/[\\%_]/g, (c) => `\\${c}`)}'`;
+}
+
+/** Runs one command of the `sqlite3` shell on a file opened read-only and returns its stdout. */
+function sqliteShell(file: string, command: string): string {
+  const run = spawnSync('sqlite3', ['-readonly', '-bail', file, command], { encoding: 'utf8' });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error('sqliteDotDump: the sqlite3 command-line shell is not installed (Debian: apt-get install sqlite3)');
+  }
+  if (run.error) throw run.error;
+  if (run.status !== 0 || run.stderr) throw new Error(`sqlite3 ${command} on ${file} failed (${run.status}): ${run.stderr.trim()}`);
+  return run.stdout;
 }
 
 /** A workflow row's spec exactly as stored (null for SQL NULL). */

@@ -1,0 +1,185 @@
+import { hostname } from 'node:os';
+import type { Plan } from '../core/plan.js';
+import type { Summary } from '../core/types.js';
+import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
+import { ExitCode, ToolError } from '../errors.js';
+import { specHash, TOOL_PREFIX, type Bookkeeping, type RunRecord } from './bookkeeping.js';
+import { writeOrphansFile, type LeftRow } from './orphans-file.js';
+import { emptyPlan } from './report.js';
+import { result, scan, type Context, type RunResult } from './run.js';
+
+const COUNTED: (keyof Summary)[] = ['stepRows', 'folded', 'unchanged', 'workflowsUpdated', 'orphans', 'conflicts', 'invalid'];
+
+/** The rows a plan leaves in the step table: orphans, skipped invalid rows, kept conflicts. */
+function leftRows(plan: Plan): { uid: string; version: string; reason: string }[] {
+  const kept = new Map<string, { uid: string; version: string; reason: string }>();
+  for (const c of plan.conflicts) {
+    if (c.resolution === 'kept') {
+      kept.set(JSON.stringify([c.stepUid, c.stepVersion]), { uid: c.stepUid, version: c.stepVersion, reason: `conflict kept: ${c.reason}` });
+    }
+  }
+  return [
+    ...plan.orphans.map((o) => ({ uid: o.uid, version: o.version, reason: `orphan: ${o.reason}` })),
+    ...plan.invalid.map((i) => ({ uid: i.uid, version: i.version, reason: `invalid: ${i.reason}` })),
+    ...kept.values(),
+  ];
+}
+
+/** Why `--drop-table` may not go ahead for this plan (SPEC 4, issue 3): rows it would lose, foreign keys. */
+export async function dropBlockers(ctx: Context, plan: Plan): Promise<string[]> {
+  const blockers: string[] = [];
+  const left = leftRows(plan).length;
+  if (left > 0 && !ctx.req.orphansOut) {
+    blockers.push(
+      `--drop-table would remove ${left} row(s) that are not folded (orphans, skipped invalid rows, kept conflicts): pass --orphans-out FILE to keep them in a file`,
+    );
+  }
+  const own = new Set([ctx.store.step.table, ctx.store.labels?.ref.table].filter(Boolean).map((t) => String(t).toLowerCase()));
+  const foreign = (await ctx.adapter.foreignKeysTo(ctx.store.step)).filter((fk) => {
+    const table = fk.table.replace(/^.*\./, '').replace(/"/g, '').toLowerCase();
+    return !own.has(table) && !table.startsWith(TOOL_PREFIX);
+  });
+  for (const fk of foreign) blockers.push(`table ${fk.table} references ${ctx.store.step.table} (${fk.constraint}); --drop-table refused`);
+  return blockers;
+}
+
+/** The names the step table and its labels table are kept under by a run. */
+function keptTablesFor(ctx: Context): KeptTable[] {
+  const prefix = `${TOOL_PREFIX}${ctx.runId.slice(0, 8)}`;
+  const kept: KeptTable[] = [{ original: ctx.store.step, kept: `${prefix}_steps` }];
+  if (ctx.store.labels) kept.unshift({ original: ctx.store.labels.ref, kept: `${prefix}_labels` });
+  return kept;
+}
+
+/** Exports the rows the fold leaves behind, complete with labels, into the `--orphans-out` file. */
+async function exportLeftRows(ctx: Context, plan: Plan, path: string): Promise<void> {
+  const left = leftRows(plan);
+  const reasons = new Map(left.map((l) => [JSON.stringify([l.uid, l.version]), l.reason]));
+  const rows: LeftRow[] = (await ctx.store.exportRows(left)).map((row) => ({
+    reason: reasons.get(JSON.stringify([row.columns.uid, row.columns.version ?? ''])) ?? 'left',
+    ...row,
+  }));
+  writeOrphansFile(path, {
+    formatVersion: 1,
+    runId: ctx.runId,
+    database: ctx.req.target.display,
+    stepTable: ctx.store.step.table,
+    labelsTable: ctx.store.labels?.ref.table ?? null,
+    exportedAt: new Date().toISOString(),
+    count: rows.length,
+    rows,
+  });
+}
+
+/**
+ * On MySQL/MariaDB the drop follows the fold's commit as its own phase. A run that committed its
+ * fold but not its drop (a crash in between) is finished here, before anything else.
+ */
+export async function finishPendingDrops(adapter: DialectAdapter, book: Bookkeeping): Promise<string[]> {
+  const notes: string[] = [];
+  for (const run of (await book.listRuns()).filter((r) => r.status === 'folded')) {
+    const tables = book.keptTables(run);
+    const pending = [];
+    for (const t of tables) if ((await adapter.columns(t.original)) !== null) pending.push(t);
+    const captured = pending.length > 0 ? await adapter.keepTables(pending) : null;
+    await book.updateRun(run.id, { status: 'applied', tableDropped: true, restoreDdl: captured ?? run.restoreDdl });
+    notes.push(`finished the drop of run ${run.id}, which a crash had interrupted`);
+  }
+  return notes;
+}
+
+/**
+ * Apply: plan, and only when nothing blocks, write in one transaction: the original specs into
+ * the backup table, the new specs, the run record, and (where DDL is transactional) the drop.
+ * The writing pass re-reads every batch under lock and must reproduce the plan's numbers exactly.
+ */
+export async function apply(ctx: Context): Promise<RunResult> {
+  const { adapter, store, book, req } = ctx;
+  if (ctx.droppedBy) {
+    ctx.notes.push(`nothing to migrate: ${req.tables.step} was dropped by run ${ctx.droppedBy.id}`);
+    const plan = emptyPlan();
+    plan.summary.tableDropped = true;
+    return result(ctx, plan, 'nothing-to-do', ExitCode.ok);
+  }
+  if (req.dropTable) {
+    const names = keptTablesFor(ctx).map((t) => t.original.table).join(' and ');
+    const question = `Drop ${names} after the fold? (they are kept as ${TOOL_PREFIX}* tables until cleanup, for --rollback)`;
+    if (!(await req.confirm(question))) {
+      return result(ctx, { ...emptyPlan(), blockers: ['--drop-table needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
+    }
+  }
+  if (req.backupFile) {
+    if (!adapter.backupFile) throw new ToolError('--backup-file works with SQLite only', ExitCode.usage);
+    await adapter.backupFile(req.backupFile);
+    ctx.notes.push(`backup of the whole database written to ${req.backupFile}`);
+  }
+  if (!adapter.transactionalDdl) {
+    // DDL commits at once here: create the tool's tables only for a plan that will go through.
+    await adapter.begin('read');
+    let first: Plan;
+    try {
+      first = await scan(ctx);
+    } finally {
+      await adapter.rollback();
+    }
+    const blockers = [...first.blockers, ...(req.dropTable ? await dropBlockers(ctx, first) : [])];
+    if (blockers.length > 0) return result(ctx, { ...first, blockers }, 'blocked', ExitCode.blocked);
+    await book.ensureTables();
+  }
+  await adapter.begin('write');
+  if (adapter.transactionalDdl) await book.ensureTables();
+  const plan = await scan(ctx);
+  const blockers = [...plan.blockers, ...(req.dropTable ? await dropBlockers(ctx, plan) : [])];
+  if (blockers.length > 0) {
+    await adapter.rollback();
+    return result(ctx, { ...plan, blockers }, 'blocked', ExitCode.blocked);
+  }
+  let written = plan;
+  if (plan.summary.workflowsUpdated > 0) {
+    written = await scan(ctx, {
+      lock: true,
+      write: async (updates) => {
+        await book.saveBackups(
+          ctx.runId,
+          updates.map((u) => ({ uid: u.uid, version: u.version, original: u.oldSpec, writtenHash: specHash(u.newSpec) })),
+        );
+        await store.writeSpecs(updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec })));
+      },
+    });
+    const changed = COUNTED.filter((k) => written.summary[k] !== plan.summary[k]);
+    if (changed.length > 0 || written.blockers.length > 0) {
+      throw new ToolError(`the data changed while the run was writing (${changed.join(', ') || 'new problems'}); nothing was written, run again`);
+    }
+  }
+  if (req.orphansOut) await exportLeftRows(ctx, written, req.orphansOut);
+  const kept = req.dropTable ? keptTablesFor(ctx) : [];
+  const dropNow = req.dropTable && adapter.transactionalDdl;
+  const captured = dropNow ? await adapter.keepTables(kept) : null;
+  const run: RunRecord = {
+    id: ctx.runId,
+    mode: 'apply',
+    status: req.dropTable && !dropNow ? 'folded' : 'applied',
+    startedAt: ctx.startedAt,
+    finishedAt: new Date().toISOString(),
+    host: hostname(),
+    pid: process.pid,
+    toolVersion: req.toolVersion,
+    stepTable: store.step.table,
+    workflowTable: store.workflow.table,
+    options: JSON.stringify({ ...req.plan, dropTable: req.dropTable, orphansOut: req.orphansOut ?? null }),
+    summary: JSON.stringify({ ...written.summary, tableDropped: req.dropTable }),
+    tableDropped: dropNow,
+    keptStepTable: kept.find((t) => t.original.table === store.step.table)?.kept ?? null,
+    keptLabelsTable: kept.find((t) => t.original.table !== store.step.table)?.kept ?? null,
+    restoreDdl: captured,
+    rolledBackBy: null,
+    rolledBackAt: null,
+  };
+  await book.insertRun(run);
+  await adapter.commit();
+  if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)).map(() => 'dropped after the fold committed (MySQL/MariaDB: DDL is not transactional)'));
+  written.summary.tableDropped = req.dropTable;
+  return result(ctx, written, 'done', ExitCode.ok, {
+    drop: req.dropTable ? { keptAs: kept.map((t) => t.kept), orphansFile: req.orphansOut ?? null } : undefined,
+  });
+}

@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson, tryParseJson } from '../core/json.js';
+import { qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
+
+/** Every table of the tool's own starts with this; nothing else in the database is the tool's. */
+export const TOOL_PREFIX = 'stepcfg_migrate_';
+export const RUNS_TABLE = `${TOOL_PREFIX}runs`;
+export const BACKUPS_TABLE = `${TOOL_PREFIX}spec_backups`;
+
+export type RunStatus = 'applied' | 'folded' | 'rolled_back' | 'done';
+
+/** A run as recorded in {@link RUNS_TABLE}. `folded` = fold committed, drop still to do (MySQL). */
+export interface RunRecord {
+  id: string;
+  mode: 'apply' | 'rollback';
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  host: string;
+  pid: number;
+  toolVersion: string;
+  stepTable: string;
+  workflowTable: string;
+  options: string;
+  summary: string;
+  tableDropped: boolean;
+  keptStepTable: string | null;
+  keptLabelsTable: string | null;
+  restoreDdl: string | null;
+  rolledBackBy: string | null;
+  rolledBackAt: string | null;
+}
+
+/** The original text of one workflow row's spec, and a fingerprint of what the run wrote. */
+export interface SpecBackup {
+  uid: string;
+  version: string;
+  original: string | null;
+  writtenHash: string;
+}
+
+const COLUMNS: [keyof RunRecord, string][] = [
+  ['id', 'id'],
+  ['mode', 'mode'],
+  ['status', 'status'],
+  ['startedAt', 'started_at'],
+  ['finishedAt', 'finished_at'],
+  ['host', 'host'],
+  ['pid', 'pid'],
+  ['toolVersion', 'tool_version'],
+  ['stepTable', 'step_table'],
+  ['workflowTable', 'workflow_table'],
+  ['options', 'options'],
+  ['summary', 'summary'],
+  ['tableDropped', 'table_dropped'],
+  ['keptStepTable', 'kept_step_table'],
+  ['keptLabelsTable', 'kept_labels_table'],
+  ['restoreDdl', 'restore_ddl'],
+  ['rolledBackBy', 'rolled_back_by'],
+  ['rolledBackAt', 'rolled_back_at'],
+];
+const BACKUP_ROWS_PER_INSERT = 500;
+
+/** A fingerprint of a JSON text that survives re-serialisation (key order, spacing, number form). */
+export function specHash(text: string | null): string {
+  const parsed = text === null ? undefined : tryParseJson(text);
+  const canonical = parsed && 'node' in parsed ? canonicalJson(parsed.node) : `raw:${text}`;
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The tool's own tables: the run records and the original specs it replaced. */
+export class Bookkeeping {
+  readonly runs: TableRef;
+  readonly backups: TableRef;
+
+  constructor(
+    private readonly adapter: DialectAdapter,
+    readonly schema: string | undefined,
+  ) {
+    this.runs = { schema, table: RUNS_TABLE };
+    this.backups = { schema, table: BACKUPS_TABLE };
+  }
+
+  async exists(): Promise<boolean> {
+    return (await this.adapter.columns(this.runs)) !== null;
+  }
+
+  /** Creates the tables that are missing (inside the transaction where DDL is transactional). */
+  async ensureTables(): Promise<void> {
+    if ((await this.adapter.columns(this.runs)) === null) {
+      await this.adapter.createTable(this.runs, (t) => {
+        t.string('id', 36).primary();
+        t.string('mode', 16).notNullable();
+        t.string('status', 16).notNullable();
+        t.string('started_at', 32).notNullable();
+        t.string('finished_at', 32);
+        t.string('host', 255);
+        t.integer('pid');
+        t.string('tool_version', 32);
+        t.string('step_table', 64);
+        t.string('workflow_table', 64);
+        t.text('options');
+        t.text('summary');
+        t.integer('table_dropped').notNullable().defaultTo(0);
+        t.string('kept_step_table', 64);
+        t.string('kept_labels_table', 64);
+        t.text('restore_ddl', 'longtext');
+        t.string('rolled_back_by', 36);
+        t.string('rolled_back_at', 32);
+      });
+    }
+    if ((await this.adapter.columns(this.backups)) === null) {
+      await this.adapter.createTable(this.backups, (t) => {
+        t.string('run_id', 36).notNullable();
+        t.string('workflow_uid', 255).notNullable();
+        t.string('workflow_version', 255).notNullable();
+        t.text('original_spec', 'longtext');
+        t.string('written_hash', 64).notNullable();
+        t.primary(['run_id', 'workflow_uid', 'workflow_version']);
+      });
+    }
+  }
+
+  /** Every recorded run, oldest first. */
+  async listRuns(): Promise<RunRecord[]> {
+    if (!(await this.exists())) return [];
+    const rows = await this.adapter.query<Record<string, unknown>>(
+      `SELECT ${COLUMNS.map(([, c]) => this.adapter.asText(c) + ' AS ' + c).join(', ')} FROM ?? ORDER BY started_at, id`,
+      [qualified(this.runs)],
+    );
+    return rows.map((r) => {
+      const run = Object.fromEntries(COLUMNS.map(([key, column]) => [key, r[column] ?? null])) as unknown as RunRecord;
+      run.pid = Number(run.pid);
+      run.tableDropped = Number(r.table_dropped) === 1;
+      return run;
+    });
+  }
+
+  async insertRun(run: RunRecord): Promise<void> {
+    const values = COLUMNS.map(([key]) => (key === 'tableDropped' ? (run.tableDropped ? 1 : 0) : run[key]));
+    await this.adapter.query(
+      `INSERT INTO ?? (${COLUMNS.map(() => '??').join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+      [qualified(this.runs), ...COLUMNS.map(([, c]) => c), ...values],
+    );
+  }
+
+  async updateRun(id: string, fields: Partial<RunRecord>): Promise<void> {
+    const entries = COLUMNS.filter(([key]) => key in fields);
+    const values = entries.map(([key]) => (key === 'tableDropped' ? (fields.tableDropped ? 1 : 0) : fields[key]));
+    await this.adapter.query(`UPDATE ?? SET ${entries.map(() => '?? = ?').join(', ')} WHERE id = ?`, [
+      qualified(this.runs),
+      ...entries.flatMap(([, c], i) => [c, values[i]]),
+      id,
+    ]);
+  }
+
+  /** Keeps the original specs of a batch of workflow rows, before they are overwritten. */
+  async saveBackups(runId: string, backups: SpecBackup[]): Promise<void> {
+    for (let i = 0; i < backups.length; i += BACKUP_ROWS_PER_INSERT) {
+      const chunk = backups.slice(i, i + BACKUP_ROWS_PER_INSERT);
+      await this.adapter.query(
+        `INSERT INTO ?? (run_id, workflow_uid, workflow_version, original_spec, written_hash) VALUES ${chunk
+          .map(() => '(?, ?, ?, ?, ?)')
+          .join(', ')}`,
+        [qualified(this.backups), ...chunk.flatMap((b) => [runId, b.uid, b.version, b.original, b.writtenHash])],
+      );
+    }
+  }
+
+  /** A run's backups in pages (keyset on uid, version), so a million rows never sit in memory. */
+  async *backupsOf(runId: string, pageSize: number): AsyncGenerator<SpecBackup[]> {
+    let after: [string, string] | null = null;
+    for (;;) {
+      const rows: Record<string, unknown>[] = await this.adapter.query(
+        `SELECT workflow_uid, workflow_version, ${this.adapter.asText('original_spec')} AS original_spec, written_hash FROM ??
+         WHERE run_id = ?${after ? ' AND (workflow_uid > ? OR (workflow_uid = ? AND workflow_version > ?))' : ''}
+         ORDER BY workflow_uid, workflow_version LIMIT ?`,
+        [qualified(this.backups), runId, ...(after ? [after[0], after[0], after[1]] : []), pageSize],
+      );
+      if (rows.length === 0) return;
+      const page = rows.map((r) => ({
+        uid: String(r.workflow_uid),
+        version: String(r.workflow_version),
+        original: r.original_spec === null ? null : String(r.original_spec),
+        writtenHash: String(r.written_hash),
+      }));
+      const last = page[page.length - 1] as SpecBackup;
+      after = [last.uid, last.version];
+      yield page;
+    }
+  }
+
+  /** The kept tables of a run, as the adapter restores them. */
+  keptTables(run: RunRecord): KeptTable[] {
+    const kept: KeptTable[] = [];
+    if (run.keptStepTable) kept.push({ original: { schema: this.schema, table: run.stepTable }, kept: run.keptStepTable });
+    if (run.keptLabelsTable) {
+      kept.push({ original: { schema: this.schema, table: `${run.stepTable}_labels` }, kept: run.keptLabelsTable });
+    }
+    return kept;
+  }
+
+  /** Removes every table of the tool's: kept tables, backups, runs. Returns what it dropped. */
+  async dropAll(): Promise<string[]> {
+    const dropped: string[] = [];
+    for (const run of await this.listRuns()) {
+      for (const name of [run.keptLabelsTable, run.keptStepTable]) { // labels first: they reference the steps
+        if (name && run.status !== 'rolled_back' && (await this.adapter.columns({ schema: this.schema, table: name })) !== null) {
+          await this.adapter.dropTable({ schema: this.schema, table: name });
+          dropped.push(name);
+        }
+      }
+    }
+    for (const ref of [this.backups, this.runs]) {
+      if ((await this.adapter.columns(ref)) !== null) {
+        await this.adapter.dropTable(ref);
+        dropped.push(ref.table);
+      }
+    }
+    return dropped;
+  }
+}

@@ -1,0 +1,34 @@
+import { closeSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { ToolError } from '../errors.js';
+import type { ExportedRow } from './store.js';
+
+/** One row the fold did not place, with why, as it goes into the `--orphans-out` file. */
+export interface LeftRow extends ExportedRow {
+  reason: string;
+}
+
+/**
+ * Writes the export whole or not at all: to a temporary file (mode 0600) that is synced, then
+ * linked to its name — a link, unlike a rename, never replaces a file that appeared meanwhile.
+ */
+export function writeOrphansFile(path: string, content: object): void {
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(content, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    throw new ToolError(
+      (e as NodeJS.ErrnoException).code === 'EEXIST'
+        ? `--orphans-out ${path} already exists; nothing was written`
+        : `cannot write --orphans-out ${path}: ${(e as Error).message}; nothing was written`,
+    );
+  } finally {
+    unlinkSync(tmp);
+  }
+}
