@@ -157,6 +157,12 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   return result(ctx, emptyPlan(), 'done', ExitCode.ok, { rollback: done });
 }
 
+/** The answer when there is no run table at all. */
+export function nothingToRollBack(req: RunRequest, runId: string, notes: string[]): RunResult {
+  const rollback: RollbackResult = { run: null, workflowsRestored: 0, drifted: [], forced: 0, tablesRestored: [], message: 'nothing to roll back' };
+  return result({ req, runId, notes }, emptyPlan(), 'nothing-to-do', ExitCode.ok, { rollback });
+}
+
 /** Cleanup: removes the tool's own tables once no rollback is wanted any more. */
 export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bookkeeping, runId: string): Promise<RunResult> {
   const ctx = { req, runId, notes: await adapter.notes() };

@@ -9,7 +9,7 @@ import { apply, dropBlockers, finishPendingDrops } from './apply.js';
 import { Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { preflight, type TableNames } from './preflight.js';
 import { buildReport, type Mode, type Report, type RunListing } from './report.js';
-import { cleanup, rollback } from './rollback.js';
+import { cleanup, nothingToRollBack, rollback } from './rollback.js';
 import { scanPlan, type Progress, type ScanOptions } from './scan.js';
 import type { Store } from './store.js';
 
@@ -63,9 +63,12 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
       const schema = req.tables.schema ?? (await adapter.defaultSchema());
       notes.push(...(await finishPendingDrops(adapter, new Bookkeeping(adapter, schema))));
     }
-    if (req.mode === 'cleanup') {
+    if (req.mode === 'cleanup' || req.mode === 'rollback') {
       const schema = req.tables.schema ?? (await adapter.defaultSchema());
-      return await cleanup(req, adapter, new Bookkeeping(adapter, schema), randomUUID());
+      const book = new Bookkeeping(adapter, schema);
+      if (req.mode === 'cleanup') return await cleanup(req, adapter, book, randomUUID());
+      // Nothing recorded (never applied, or cleaned up): no step table needed to say so.
+      if (!(await book.exists())) return nothingToRollBack(req, randomUUID(), await adapter.notes());
     }
     const found = await preflight(adapter, req.tables, { write: writes });
     const ctx: Context = {
