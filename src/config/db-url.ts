@@ -71,7 +71,8 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   }
   let url: URL;
   try {
-    url = new URL(value.replace(/^[^:]+:/, 'http:'));
+    // An empty host (postgresql://user@/db?host=/socket) is valid for SQLAlchemy; URL needs one.
+    url = new URL(value.replace(/^[^:]+:/, 'http:').replace(/@\//, '@localhost/'));
   } catch {
     throw usageError(`cannot parse the database URL "${redactUrlText(value)}"`);
   }
@@ -80,9 +81,11 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   url.searchParams.forEach((v, k) => (params[k] = v));
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined;
   const secrets = password ? [password] : [];
+  // A Unix socket, as SQLAlchemy and libpq spell it: ?host=/run/postgresql, ?unix_socket=/run/mysqld/mysqld.sock
+  const socket = params.host ?? params.unix_socket;
   return {
     dialect,
-    host: url.hostname.replace(/^\[|\]$/g, '') || 'localhost',
+    host: socket ?? (url.hostname.replace(/^\[|\]$/g, '') || 'localhost'),
     port: url.port ? Number(url.port) : undefined,
     user: url.username ? decodeURIComponent(url.username) : undefined,
     password,

@@ -1,6 +1,7 @@
 import {
   canonicalJson,
   getMember,
+  pyJsonDumps,
   pyJsonString,
   sourceOf,
   tryParseJson,
@@ -99,9 +100,9 @@ export function readStepRow(row: StepRow): StepReading {
   const hasKwargs = kwargs !== undefined && kwargs.kind === 'object';
   const name = row.name;
   const text =
-    `{"name": ${pyJsonString(name)}, "step_name": ${sourceOf(row.spec, stepName)}, ` +
-    `"branch": ${hasBranch ? sourceOf(row.spec, branch) : '"default"'}, ` +
-    `"kwargs": ${hasKwargs ? sourceOf(row.spec, kwargs) : '{}'}}`;
+    `{"name": ${pyJsonString(name)}, "step_name": ${pyJsonDumps(stepName)}, ` +
+    `"branch": ${hasBranch ? pyJsonDumps(branch) : '"default"'}, ` +
+    `"kwargs": ${hasKwargs ? pyJsonDumps(kwargs) : '{}'}}`;
   const canonical =
     `{"branch":${hasBranch ? canonicalJson(branch) : '"default"'},` +
     `"kwargs":${hasKwargs ? canonicalJson(kwargs) : '{}'},` +
@@ -202,8 +203,9 @@ export function planWorkflowGroup(
     else valid.push({ row, item: reading.item });
   }
 
+  // Every row with a name counts, valid or not: a twin of an invalid row is a duplicate too.
   const nameCount = new Map<string, number>();
-  for (const v of valid) nameCount.set(v.item.name, (nameCount.get(v.item.name) ?? 0) + 1);
+  for (const row of steps) if (row.name) nameCount.set(row.name, (nameCount.get(row.name) ?? 0) + 1);
   const placeable: typeof valid = [];
   for (const v of valid) {
     if (badWorkflow) {

@@ -256,6 +256,41 @@ export function pyJsonString(s: string): string {
   return out + '"';
 }
 
+/**
+ * A value written as Python's `json.dumps` writes what `json.loads` read from it: `", "` and
+ * `": "` separators, strings with `\\uXXXX` escapes, a repeated key once (at its first place, with
+ * its last value), and every number literal exactly as it was. Iterative, like the parser.
+ */
+export function pyJsonDumps(node: JsonNode): string {
+  type Task = { node: JsonNode } | { literal: string };
+  const out: string[] = [];
+  const todo: Task[] = [{ node }];
+  const push = (parts: Task[]) => {
+    for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i] as Task);
+  };
+  while (todo.length > 0) {
+    const task = todo.pop() as Task;
+    if ('literal' in task) {
+      out.push(task.literal);
+      continue;
+    }
+    const n = task.node;
+    if (n.kind === 'string') out.push(pyJsonString(n.value));
+    else if (n.kind === 'array') {
+      const parts: Task[] = [{ literal: '[' }];
+      n.items.forEach((item, i) => parts.push(...(i > 0 ? [{ literal: ', ' }] : []), { node: item }));
+      push([...parts, { literal: ']' }]);
+    } else if (n.kind === 'object') {
+      const last = new Map<string, JsonNode>();
+      for (const e of n.entries) last.set(e.key, e.node); // Map keeps the first insertion's place
+      const parts: Task[] = [{ literal: '{' }];
+      [...last].forEach(([key, value], i) => parts.push({ literal: `${i > 0 ? ', ' : ''}${pyJsonString(key)}: ` }, { node: value }));
+      push([...parts, { literal: '}' }]);
+    } else out.push(n.value);
+  }
+  return out.join('');
+}
+
 /** A number literal in a canonical form, so that `1`, `1.0` and `1e0` compare equal (as in Python). */
 export function canonicalNumber(literal: string): string {
   const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal);

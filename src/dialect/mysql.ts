@@ -32,8 +32,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
 
   static async open(target: ServerConnection): Promise<MysqlAdapter> {
     const connection = await mysql.createConnection({
-      host: target.host,
-      port: target.port ?? 3306,
+      ...(target.host.startsWith('/') ? { socketPath: target.host } : { host: target.host, port: target.port ?? 3306 }),
       user: target.user,
       password: target.password,
       database: target.database,

@@ -113,6 +113,7 @@ export async function apply(ctx: Context): Promise<RunResult> {
     await adapter.backupFile(req.backupFile);
     ctx.notes.push(`backup of the whole database written to ${req.backupFile}`);
   }
+  let createdHere = false;
   if (!adapter.transactionalDdl) {
     // DDL commits at once here: create the tool's tables only for a plan that will go through.
     await adapter.begin('read');
@@ -124,8 +125,24 @@ export async function apply(ctx: Context): Promise<RunResult> {
     }
     const blockers = [...first.blockers, ...(req.dropTable ? await dropBlockers(ctx, first) : [])];
     if (blockers.length > 0) return result(ctx, { ...first, blockers }, 'blocked', ExitCode.blocked);
+    createdHere = !(await book.exists());
     await book.ensureTables();
   }
+  try {
+    const outcome = await foldAndRecord(ctx);
+    if (outcome.exitCode !== ExitCode.ok && createdHere) await book.dropAll();
+    return outcome;
+  } catch (e) {
+    await adapter.rollback().catch(() => undefined);
+    // A run that exits non-zero leaves nothing behind, not even the tables it just created.
+    if (createdHere) await book.dropAll().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The write transaction of an apply: plan again, write specs and backups, drop, record the run. */
+async function foldAndRecord(ctx: Context): Promise<RunResult> {
+  const { adapter, store, book, req } = ctx;
   await adapter.begin('write');
   if (adapter.transactionalDdl) await book.ensureTables();
   const plan = await scan(ctx);

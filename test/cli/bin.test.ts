@@ -86,6 +86,12 @@ describe('the installed command', () => {
   });
 
   it('reports unreachable servers and unknown databases in one line with exit 1', async () => {
+    const unknownPg = await runBin(['--db', 'postgresql://postgres@127.0.0.1:5432/stepcfg_no_such_db']);
+    expect(unknownPg.code).toBe(1);
+    expectOneLineError(unknownPg, /database "stepcfg_no_such_db" does not exist/);
+    const unknownMy = await runBin(['--db', 'mysql://root@127.0.0.1:3306/stepcfg_no_such_db']);
+    expect(unknownMy.code).toBe(1);
+    expectOneLineError(unknownMy, /Unknown database 'stepcfg_no_such_db'/);
     const refused = await runBin(['--db', 'postgresql://postgres@127.0.0.1:1/test']);
     expect(refused.code).toBe(1);
     expectOneLineError(refused, /connection refused/);
@@ -143,6 +149,14 @@ describe('the installed command', () => {
       await built.drop();
       await bundled.drop();
     }
+  });
+
+  it('a report that cannot be written does not change the outcome, and shows no stack trace', async () => {
+    const file = sampleCopy('report.db');
+    const run = await runBin(['--db', file, '--report', '/proc/stepcfg-report.json', '--quiet']);
+    expect(run.code).toBe(0);
+    expectOneLineError(run, /outcome stands, but its report could not be written/);
+    expect((await runBin(['status', '--db', file])).code).toBe(0); // the apply did happen
   });
 
   it('runs through npx from the project', () => {

@@ -250,6 +250,29 @@ describeEachDialect('migration', (dialect, need) => {
     });
   });
 
+  it('a database error in the middle of the writes leaves nothing behind, not even the tool\'s tables', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const k = db.knex();
+      // A trigger that refuses to update one workflow row: the fold fails after other rows were written.
+      const victim = (await readWorkflowSpecs(db)).at(-1)!.uid;
+      if (dialect === 'sqlite') {
+        await k.raw(`CREATE TRIGGER refuse BEFORE UPDATE ON workflow WHEN OLD.uid = '${victim}' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+      } else if (dialect === 'postgres') {
+        await k.raw(`CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+        await k.raw('CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW EXECUTE FUNCTION refuse()');
+      } else {
+        await k.raw(`CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`);
+      }
+      const before = await dumpDatabase(db, { exclude: () => false });
+      const run = await cli(['--db', db.url, '--batch-size', '1']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/refused.*nothing was written/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+    });
+  });
+
   it('an empty step table is a clean no-op', async (ctx) => {
     need(ctx);
     await withDataset(dialect, 'empty', async (db) => {

@@ -345,7 +345,8 @@ async function pgSequences(db: TestDatabase, table: string): Promise<string[]> {
     'JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid ' +
     "WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass " +
     `AND d.deptype IN ('a', 'i') AND d.refobjid = ${PG_TABLE_OID}`;
-  type Sequence = { n: string; sch: string; col: string; ty: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean };
+  type Parameter = 'start' | 'inc' | 'min' | 'max' | 'cache';
+  type Sequence = { n: string; sch: string; col: string; ty: string; cycle: boolean } & Record<Parameter, string>;
   const sequences = rowsOf<Sequence>('postgres', await db.knex().raw(sql, [table])).sort((a, b) => byCodePoint(a.n, b.n));
   const lines: string[] = [];
   for (const s of sequences) {
@@ -367,8 +368,8 @@ async function describeMysqlTable(db: TestDatabase, table: string): Promise<stri
 
 /** Every foreign key of every table (the tool's too), as dump lines grouped by the table it references. */
 async function referencingKeys(db: TestDatabase): Promise<Map<string, string[]>> {
-  const keys =
-    db.dialect === 'sqlite' ? await sqliteForeignKeys(db) : db.dialect === 'postgres' ? await pgForeignKeys(db) : await mysqlForeignKeys(db);
+  const read = { sqlite: sqliteForeignKeys, postgres: pgForeignKeys, mysql: mysqlForeignKeys }[db.dialect];
+  const keys = await read(db);
   const byTarget = new Map<string, string[]>();
   for (const key of keys.sort((a, b) => byCodePoint(a.line, b.line))) {
     const target = tableKey(db.dialect, key.target);
@@ -398,7 +399,9 @@ async function sqliteForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
   return [...groups.entries()].map(([id, rows]) => {
     const r = rows[0]!;
     const to = rows.map((x) => x.too ?? '(primary key)').join(', ');
-    const text = `FOREIGN KEY (${rows.map((x) => x.fr).join(', ')}) REFERENCES ${r.target} (${to}) ON UPDATE ${r.upd} ON DELETE ${r.del} MATCH ${r.mt}`;
+    const text =
+      `FOREIGN KEY (${rows.map((x) => x.fr).join(', ')}) REFERENCES ${r.target} (${to}) ` +
+      `ON UPDATE ${r.upd} ON DELETE ${r.del} MATCH ${r.mt}`;
     return { target: r.target, line: entry(`referenced by ${id}`, text) };
   });
 }
@@ -426,7 +429,8 @@ async function mysqlForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
     'FROM information_schema.referential_constraints rc JOIN information_schema.key_column_usage k ' +
     'ON k.constraint_schema = rc.constraint_schema AND k.table_name = rc.table_name AND k.constraint_name = rc.constraint_name ' +
     'AND k.referenced_table_name IS NOT NULL WHERE rc.unique_constraint_schema = database() ' +
-    'GROUP BY rc.constraint_schema, rc.table_name, rc.constraint_name, rc.referenced_table_name, rc.update_rule, rc.delete_rule, rc.match_option';
+    'GROUP BY rc.constraint_schema, rc.table_name, rc.constraint_name, rc.referenced_table_name, ' +
+    'rc.update_rule, rc.delete_rule, rc.match_option';
   type Row = { sch: string; t: string; target: string; n: string; upd: string; del: string; mt: string; cols: string; refs: string };
   const rows = rowsOf<Row>('mysql', await db.knex().raw(sql));
   return rows.map((r) => ({
@@ -450,7 +454,8 @@ export function sqliteDotDump(file: string, tables: string[]): string {
 
 /** The names of a table's indexes and triggers that have SQL (automatic indexes have none), by name. */
 function sqliteDependents(file: string, table: string): string[] {
-  const query = `SELECT name FROM sqlite_master WHERE tbl_name = '${table.replace(/'/g, "''")}' AND type IN ('index', 'trigger') AND sql NOT NULL`;
+  const literal = `'${table.replace(/'/g, "''")}'`;
+  const query = `SELECT name FROM sqlite_master WHERE tbl_name = ${literal} AND type IN ('index', 'trigger') AND sql NOT NULL`;
   return sqliteShell(file, query).split('\n').filter(Boolean).sort(byCodePoint);
 }
 

@@ -50,3 +50,10 @@ describe('redact', () => {
     expect(redact('pw s@cret and s%40cret', ['s@cret'])).toBe('pw *** and ***');
   });
 });
+
+describe('Unix sockets', () => {
+  it('reads the socket from ?host= (libpq) and ?unix_socket= (PyMySQL)', () => {
+    expect(parseDatabaseUrl('postgresql://ctrl@/genai?host=/var/run/postgresql')).toMatchObject({ host: '/var/run/postgresql', database: 'genai' });
+    expect(parseDatabaseUrl('mysql+pymysql://root@/genai?unix_socket=/run/mysqld/mysqld.sock')).toMatchObject({ host: '/run/mysqld/mysqld.sock' });
+  });
+});

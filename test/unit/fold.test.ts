@@ -140,6 +140,19 @@ describe('planWorkflowGroup', () => {
     expect(plan.updates[0]!.added).toEqual(['ok']);
   });
 
+  it('counts an invalid row with the same name as a duplicate too', () => {
+    const plan = planWorkflowGroup([wf('{}')], [step('same', '{bad'), step('same', spec({ step_name: 'A' }))], 'fail');
+    expect(plan.invalid.map((i) => i.reason)).toEqual([expect.stringContaining('not valid JSON'), expect.stringContaining('same name')]);
+    expect(plan.updates).toEqual([]);
+  });
+
+  it('writes item values as json.dumps does, whatever the spacing of the source', () => {
+    const plan = planWorkflowGroup([wf('{}')], [step('a', '{"step_name":"S","kwargs":{ "x" :1.50,"u":"\\u00e9é" }}')], 'fail');
+    expect(plan.updates[0]!.newSpec).toBe(
+      '{"step_configurations": [{"name": "a", "step_name": "S", "branch": "default", "kwargs": {"x": 1.50, "u": "\\u00e9\\u00e9"}}]}',
+    );
+  });
+
   it('copies untouched bytes of the workflow spec exactly', () => {
     const original = '{"z": "caf\\u00e9",  "n": 1.50, "s": {"step_configurations": 1}, "step_configurations": [ {"name":"x"} ]}';
     const plan = planWorkflowGroup([wf(original)], [step('a', spec({ step_name: 'A' }))], 'fail');

@@ -5,6 +5,7 @@ import {
   compareCodePoints,
   getMember,
   parseJson,
+  pyJsonDumps,
   pyJsonString,
   sourceOf,
   tryParseJson,
@@ -81,5 +82,14 @@ describe('compareCodePoints', () => {
   it('orders by code point, not UTF-16 unit or locale', () => {
     const names = ['é', 'a', 'B', '😀', '\uff21'];
     expect([...names].sort(compareCodePoints)).toEqual(['B', 'a', 'é', '\uff21', '😀']);
+  });
+});
+
+describe('pyJsonDumps', () => {
+  it('writes like json.dumps after json.loads, keeping number literals', () => {
+    const text = '{"b":1.0,"a" : [ 1e400 ,"\\/é"],"k":1,"k":2,"e":{ }, "big": 12345678901234567890}';
+    expect(pyJsonDumps(parseJson(text))).toBe(
+      '{"b": 1.0, "a": [1e400, "/\\u00e9"], "k": 2, "e": {}, "big": 12345678901234567890}',
+    );
   });
 });
