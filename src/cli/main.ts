@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
@@ -112,7 +113,7 @@ function toRequest(
   given: (key: string) => boolean,
   env: NodeJS.ProcessEnv,
   version: string,
-): Omit<RunRequest, 'confirm'> {
+): Omit<RunRequest, 'confirm' | 'origin'> {
   const problems: string[] = [];
   const refuse = (message: string) => problems.push(message);
   if (command !== undefined && command !== 'status' && command !== 'cleanup') {
@@ -244,12 +245,13 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     const given = (key: string) => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
     const request = toRequest(program.args[0], options, given, io.env, version);
     mode = request.mode;
-    secrets = [...request.target.secrets, ...[io.env.PGPASSWORD, io.env.MYSQL_PWD].filter((p): p is string => !!p)];
+    request.target.secrets.push(...[io.env.PGPASSWORD, io.env.MYSQL_PWD].filter((p): p is string => !!p));
+    secrets = request.target.secrets;
     const progress = options.quiet ? undefined : startProgress(io.stderr, !noColor);
     const confirm = confirmer(!!options.yes, io, () => progress?.stop());
     let outcome;
     try {
-      outcome = await runMigration({ ...request, confirm, progress: progress?.update });
+      outcome = await runMigration({ ...request, confirm, origin: { host: hostname(), pid: process.pid }, progress: progress?.update });
     } finally {
       progress?.stop();
     }

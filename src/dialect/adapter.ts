@@ -44,6 +44,8 @@ export interface DialectAdapter {
   readonly transactionalDdl: boolean;
   /** `SELECT … FOR UPDATE` locks rows (PostgreSQL, MySQL); SQLite locks the whole file instead. */
   readonly rowLocks: boolean;
+  /** Tables live in named schemas (PostgreSQL schemas, MySQL databases) that `--schema` picks. */
+  readonly hasSchemas: boolean;
 
   /** Runs one statement; `template` uses knex bindings (`?` values, `??` identifiers). */
   query<T = Record<string, unknown>>(template: string, bindings?: readonly unknown[]): Promise<T[]>;

@@ -29,8 +29,7 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
   }
 }
 
-/** Every secret that must never be printed: the URL's password and the driver's environment. */
+/** Every secret that must never be printed (the CLI adds the drivers' password variables). */
 export function secretsOf(target: DatabaseTarget): string[] {
-  const fromEnv = [process.env.PGPASSWORD, process.env.MYSQL_PWD].filter((s): s is string => !!s);
-  return [...target.secrets, ...fromEnv];
+  return target.secrets;
 }

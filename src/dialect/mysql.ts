@@ -23,6 +23,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   readonly dialect = 'mysql' as const;
   readonly transactionalDdl = false;
   readonly rowLocks = true;
+  readonly hasSchemas = true;
   private lostConnection: Error | undefined;
 
   private constructor(private readonly connection: mysql.Connection) {

@@ -31,6 +31,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   readonly dialect = 'postgres' as const;
   readonly transactionalDdl = true;
   readonly rowLocks = true;
+  readonly hasSchemas = true;
   private lostConnection: Error | undefined;
 
   private constructor(private readonly client: pg.Client) {

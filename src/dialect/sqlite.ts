@@ -45,6 +45,7 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   readonly dialect = 'sqlite' as const;
   readonly transactionalDdl = true;
   readonly rowLocks = false;
+  readonly hasSchemas = false;
 
   private constructor(
     private readonly db: Database.Database,

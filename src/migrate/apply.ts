@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Plan } from '../core/plan.js';
 import type { Summary } from '../core/types.js';
 import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
@@ -178,8 +177,8 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
     status: req.dropTable && !dropNow ? 'folded' : 'applied',
     startedAt: ctx.startedAt,
     finishedAt: new Date().toISOString(),
-    host: hostname(),
-    pid: process.pid,
+    host: req.origin.host,
+    pid: req.origin.pid,
     toolVersion: req.toolVersion,
     stepTable: store.step.table,
     workflowTable: store.workflow.table,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { ToolError } from '../errors.js';
 import type { ExportedRow } from './store.js';
@@ -12,7 +13,7 @@ export interface LeftRow extends ExportedRow {
  * linked to its name — a link, unlike a rename, never replaces a file that appeared meanwhile.
  */
 export function writeOrphansFile(path: string, content: object): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     writeSync(fd, JSON.stringify(content, null, 2) + '\n');

@@ -55,7 +55,7 @@ export async function preflight(adapter: DialectAdapter, names: TableNames, opti
     [workflow, workflowColumns, WORKFLOW_REQUIRED, '--workflow-table'],
   ] as const) {
     if (columns === null) {
-      problems.push(`table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and cleaned up? see ${flag}${adapter.dialect === 'sqlite' ? '' : ', --schema'})`);
+      problems.push(`table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and cleaned up? see ${flag}${adapter.hasSchemas ? ', --schema' : ''})`);
       continue;
     }
     const missing = missingColumns(columns, required);

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { restoreKeepingEdits } from '../core/merge.js';
 import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js';
 import { ExitCode, ToolError } from '../errors.js';
@@ -139,8 +138,8 @@ export async function rollback(ctx: Context): Promise<RunResult> {
     status: 'done',
     startedAt: ctx.startedAt,
     finishedAt,
-    host: hostname(),
-    pid: process.pid,
+    host: req.origin.host,
+    pid: req.origin.pid,
     toolVersion: req.toolVersion,
     stepTable: run.stepTable,
     workflowTable: run.workflowTable,

@@ -30,6 +30,8 @@ export interface RunRequest {
   runId?: string;
   force: boolean;
   backupFile?: string;
+  /** Who runs it, for the run record: host name and process id. */
+  origin: { host: string; pid: number };
   /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
   confirm: (question: string) => Promise<boolean>;
   progress?: (p: Progress) => void;
