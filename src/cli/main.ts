@@ -6,7 +6,7 @@ import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultDatabaseUrl, parseDatabaseUrl, redact } from '../config/db-url.js';
 import { ExitCode, ToolError, usageError, type ExitCodeValue } from '../errors.js';
-import { runMigration, type RunRequest } from '../migrate/run.js';
+import { Interrupted, runMigration, type RunRequest } from '../migrate/run.js';
 import type { Mode, Report } from '../migrate/report.js';
 import { renderHuman } from './render.js';
 import { startProgress } from './progress.js';
@@ -19,6 +19,8 @@ export interface Io {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** Where a confirmation is read from; absent or not a terminal means nobody can answer. */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Aborted with the signal's name (SIGINT, SIGTERM) when the operator stops the run. */
+  signal?: AbortSignal;
 }
 
 interface CliOptions {
@@ -251,17 +253,31 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     const confirm = confirmer(!!options.yes, io, () => progress?.stop());
     let outcome;
     try {
-      outcome = await runMigration({ ...request, confirm, origin: { host: hostname(), pid: process.pid }, progress: progress?.update });
+      outcome = await runMigration({
+        ...request,
+        confirm,
+        origin: { host: hostname(), pid: process.pid },
+        signal: io.signal,
+        progress: progress?.update,
+      });
     } finally {
       progress?.stop();
     }
     emit(outcome.report, options, io, colorFor, fail);
+    if (io.signal?.aborted) {
+      fail(`${String(io.signal.reason)} arrived after the run had finished: what the report says was done stands`);
+      return signalExitCode(io.signal);
+    }
     return outcome.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return ExitCode.ok;
       fail(errorLines.join('').replace(/^error:\s*/i, '').trim() || e.message);
       return ExitCode.usage;
+    }
+    if (e instanceof Interrupted && io.signal?.aborted) {
+      fail(`interrupted by ${String(io.signal.reason)}: the connection was closed, so the database rolled the transaction back; nothing was written`);
+      return signalExitCode(io.signal);
     }
     const error =
       e instanceof ToolError
@@ -277,6 +293,11 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     }
     return error.exitCode;
   }
+}
+
+/** 130 for SIGINT, 143 for SIGTERM: 128 + the signal's number, as shells report it. */
+function signalExitCode(signal: AbortSignal): ExitCodeValue {
+  return signal.reason === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
 }
 
 /**

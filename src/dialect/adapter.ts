@@ -49,6 +49,18 @@ export interface DialectAdapter {
 
   /** Runs one statement; `template` uses knex bindings (`?` values, `??` identifiers). */
   query<T = Record<string, unknown>>(template: string, bindings?: readonly unknown[]): Promise<T[]>;
+  /**
+   * Takes the lock that keeps two writing runs apart (PostgreSQL advisory lock, MySQL GET_LOCK),
+   * waiting up to `timeoutMs`; throws {@link LockTimeout} when another session keeps it. The lock
+   * dies with the connection. SQLite has no such lock: its `BEGIN IMMEDIATE` is the lock.
+   */
+  lockRun(key: string, timeoutMs: number): Promise<void>;
+  /** Who holds the run lock, as the server knows it (PostgreSQL, MySQL), when the run table cannot say. */
+  lockHolder?(key: string): Promise<string | undefined>;
+  /** Whether an error means that another session held a lock for longer than the timeout. */
+  isLockTimeout(error: unknown): boolean;
+  /** Drops the connection at once (on a signal): the database rolls back an open transaction. */
+  abort(): void;
   /** Starts a transaction; `read` is enforced read-only by the database and takes no lock. */
   begin(mode: TransactionMode): Promise<void>;
   commit(): Promise<void>;
@@ -96,6 +108,13 @@ export function sqlBuilder(client: 'better-sqlite3' | 'pg' | 'mysql2', connectio
 /** `schema.table` as a knex identifier binding. */
 export function qualified(ref: TableRef): string {
   return ref.schema ? `${ref.schema}.${ref.table}` : ref.table;
+}
+
+/** Another session held the lock past `--lock-timeout`. */
+export class LockTimeout extends Error {
+  constructor() {
+    super('lock timeout');
+  }
 }
 
 /** Expands each `?` bound to an array into `?, ?, …` (for `IN (?)`), which knex raw does not do. */

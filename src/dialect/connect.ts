@@ -9,6 +9,8 @@ export interface OpenOptions {
   readOnly: boolean;
   /** How long to wait for a busy database or a connection, in milliseconds. */
   timeoutMs: number;
+  /** Who is connecting, shown by the server to others (PostgreSQL application_name). */
+  label: string;
 }
 
 /** Opens the adapter for a target; a failure becomes one line naming the database (no password). */
@@ -16,7 +18,7 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
   if (target.dialect === 'sqlite') {
     return SqliteAdapter.open(target.file, { readOnly: options.readOnly, busyTimeoutMs: options.timeoutMs });
   }
-  const server = { ...target, connectTimeoutMs: options.timeoutMs };
+  const server = { ...target, connectTimeoutMs: options.timeoutMs, label: options.label };
   try {
     return target.dialect === 'postgres' ? await PostgresAdapter.open(server) : await MysqlAdapter.open(server);
   } catch (e) {

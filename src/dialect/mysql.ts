@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { ToolError } from '../errors.js';
 import {
   BaseAdapter,
+  LockTimeout,
   qualified,
   sqlBuilder,
   type ColumnInfo,
@@ -52,6 +54,30 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     if (this.lostConnection) throw this.lostConnection;
     const [rows] = await this.connection.query(sql, bindings);
     return (Array.isArray(rows) ? rows : []) as T[];
+  }
+
+  async lockRun(key: string, timeoutMs: number): Promise<void> {
+    const name = key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`;
+    const [row] = await this.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [name, Math.max(1, Math.ceil(timeoutMs / 1000))]);
+    if (Number(row?.got) !== 1) throw new LockTimeout();
+    await this.query('SET SESSION innodb_lock_wait_timeout = ?', [Math.max(1, Math.ceil(timeoutMs / 1000))]);
+  }
+
+  async lockHolder(key: string): Promise<string | undefined> {
+    const [row] = await this.query<{ host: string | null; time: number | null }>(
+      'SELECT p.HOST AS host, p.TIME AS time FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)',
+      [key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`],
+    );
+    return row ? `a connection from ${row.host}, connected ${row.time}s ago` : undefined;
+  }
+
+  isLockTimeout(error: unknown): boolean {
+    return error instanceof LockTimeout || (error as { code?: string })?.code === 'ER_LOCK_WAIT_TIMEOUT';
+  }
+
+  abort(): void {
+    this.lostConnection ??= new Error('aborted');
+    this.connection.destroy();
   }
 
   async begin(mode: TransactionMode): Promise<void> {

@@ -21,10 +21,13 @@ export interface ServerConnection {
   database: string | undefined;
   params: Record<string, string>;
   connectTimeoutMs: number;
+  label: string;
 }
 
 const JSON_TYPES = ['json', 'jsonb', 'text', 'character varying'];
 const ROWS_PER_UPDATE = 1000;
+/** The first key of the tool's advisory locks; the second is a hash of schema and table. */
+const ADVISORY_CLASS = 0x57ec;
 
 /** PostgreSQL through pg: transactional DDL, row locks, advisory locks. */
 export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
@@ -48,7 +51,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
       password: target.password,
       database: target.database,
       connectionTimeoutMillis: target.connectTimeoutMs,
-      application_name: 'stepcfg-migrate',
+      application_name: target.label.slice(0, 63),
       ssl:
         sslmode === undefined || sslmode === 'disable' || sslmode === 'prefer' || sslmode === 'allow'
           ? undefined
@@ -68,6 +71,31 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     if (this.lostConnection) throw this.lostConnection;
     const result = await this.client.query({ text: sql, values: bindings });
     return result.rows as T[];
+  }
+
+  async lockRun(key: string, timeoutMs: number): Promise<void> {
+    // lock_timeout bounds every lock wait of the session: this one, and row locks later on.
+    await this.runNative(`SET lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`, []);
+    await this.query('SELECT pg_advisory_lock(?, hashtext(?))', [ADVISORY_CLASS, key]);
+  }
+
+  isLockTimeout(error: unknown): boolean {
+    return (error as { code?: string })?.code === '55P03';
+  }
+
+  async lockHolder(key: string): Promise<string | undefined> {
+    const [row] = await this.query<{ app: string; addr: string | null; since: string }>(
+      `SELECT a.application_name AS app, CAST(a.client_addr AS TEXT) AS addr, CAST(a.backend_start AS TEXT) AS since
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ? AND l.objid = CAST(hashtext(?) AS oid)`,
+      [ADVISORY_CLASS, key],
+    );
+    return row ? `${row.app || 'a session'} from ${row.addr ?? 'a local socket'}, connected at ${row.since}` : undefined;
+  }
+
+  abort(): void {
+    this.lostConnection ??= new Error('aborted');
+    void this.client.end().catch(() => undefined);
   }
 
   async begin(mode: TransactionMode): Promise<void> {

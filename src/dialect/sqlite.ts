@@ -76,6 +76,22 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     return [];
   }
 
+  async lockRun(): Promise<void> {
+    // BEGIN IMMEDIATE, waiting up to the busy timeout, is SQLite's lock between writers.
+  }
+
+  isLockTimeout(error: unknown): boolean {
+    return (error as { code?: string })?.code === 'SQLITE_BUSY';
+  }
+
+  abort(): void {
+    try {
+      if (this.db.open) this.db.close(); // an open transaction is rolled back (its journal undone)
+    } catch {
+      // a statement is mid-step: the process exits next, and SQLite rolls the journal back on open
+    }
+  }
+
   async begin(mode: TransactionMode): Promise<void> {
     this.db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
   }

@@ -191,7 +191,7 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
     rolledBackBy: null,
     rolledBackAt: null,
   };
-  await book.insertRun(run);
+  await book.saveRun(run);
   await adapter.commit();
   if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)).map(() => 'dropped after the fold committed (MySQL/MariaDB: DDL is not transactional)'));
   written.summary.tableDropped = req.dropTable;

@@ -7,7 +7,7 @@ export const TOOL_PREFIX = 'stepcfg_migrate_';
 export const RUNS_TABLE = `${TOOL_PREFIX}runs`;
 export const BACKUPS_TABLE = `${TOOL_PREFIX}spec_backups`;
 
-export type RunStatus = 'applied' | 'folded' | 'rolled_back' | 'done';
+export type RunStatus = 'running' | 'applied' | 'folded' | 'rolled_back' | 'done';
 
 /** A run as recorded in {@link RUNS_TABLE}. `folded` = fold committed, drop still to do (MySQL). */
 export interface RunRecord {
@@ -134,6 +134,32 @@ export class Bookkeeping {
       run.tableDropped = Number(r.table_dropped) === 1;
       return run;
     });
+  }
+
+  /**
+   * Records a writing run as `running` while it holds the lock (in its own statement, so that a
+   * waiting run can name it), when the tool's tables exist. Returns whether it did.
+   */
+  async startRun(run: RunRecord): Promise<boolean> {
+    if (!(await this.exists())) return false;
+    await this.insertRun({ ...run, status: 'running' });
+    return true;
+  }
+
+  /** The run that holds the lock, as it recorded itself: the latest `running` one but ours. */
+  async holder(ownId: string): Promise<RunRecord | undefined> {
+    return (await this.listRuns()).filter((r) => r.status === 'running' && r.id !== ownId).at(-1);
+  }
+
+  /** Removes a run's `running` record (a run that ended without writing leaves nothing). */
+  async forgetRun(id: string): Promise<void> {
+    if (await this.exists()) await this.adapter.query("DELETE FROM ?? WHERE id = ? AND status = 'running'", [qualified(this.runs), id]);
+  }
+
+  /** Writes a run's final record over its `running` one (inside the run's transaction). */
+  async saveRun(run: RunRecord): Promise<void> {
+    await this.adapter.query('DELETE FROM ?? WHERE id = ?', [qualified(this.runs), run.id]);
+    await this.insertRun(run);
   }
 
   async insertRun(run: RunRecord): Promise<void> {

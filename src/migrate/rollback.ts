@@ -132,7 +132,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   const finishedAt = new Date().toISOString();
   await book.updateRun(run.id, { status: 'rolled_back', rolledBackBy: ctx.runId, rolledBackAt: finishedAt });
   const done = summary({ ...found, tablesRestored: tables.todo.map((t) => t.original.table), message: `run ${run.id} rolled back` });
-  await book.insertRun({
+  await book.saveRun({
     id: ctx.runId,
     mode: 'rollback',
     status: 'done',

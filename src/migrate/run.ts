@@ -32,6 +32,8 @@ export interface RunRequest {
   backupFile?: string;
   /** Who runs it, for the run record: host name and process id. */
   origin: { host: string; pid: number };
+  /** Aborted on SIGINT/SIGTERM: the connection is dropped and the database rolls back. */
+  signal?: AbortSignal;
   /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
   confirm: (question: string) => Promise<boolean>;
   progress?: (p: Progress) => void;
@@ -58,8 +60,12 @@ export interface Context {
 export async function runMigration(req: RunRequest): Promise<RunResult> {
   const secrets = secretsOf(req.target);
   const writes = !req.dryRun && (req.mode === 'apply' || req.mode === 'rollback' || req.mode === 'cleanup');
-  const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs });
+  const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
+  const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label });
+  const abort = () => adapter.abort();
+  req.signal?.addEventListener('abort', abort, { once: true });
   try {
+    if (writes) await takeRunLock(req, adapter);
     const notes: string[] = [];
     if (req.mode === 'apply' && !req.dryRun) {
       const schema = req.tables.schema ?? (await adapter.defaultSchema());
@@ -81,16 +87,84 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
       runId: randomUUID(),
       startedAt: new Date().toISOString(),
     };
-    if (req.mode === 'rollback') return await rollback(ctx);
-    return req.mode === 'apply' ? await apply(ctx) : await inspect(ctx);
+    if (!writes) return await inspect(ctx);
+    const record = runningRecord(ctx);
+    const started = await ctx.book.startRun(record);
+    try {
+      return req.mode === 'rollback' ? await rollback(ctx) : await apply(ctx);
+    } finally {
+      if (started && !req.signal?.aborted) await ctx.book.forgetRun(ctx.runId).catch(() => undefined);
+    }
   } catch (e) {
+    if (req.signal?.aborted) throw new Interrupted();
+    if (adapter.isLockTimeout(e)) throw await lockedError(req, adapter);
     await adapter.rollback().catch(() => undefined);
     if (e instanceof ToolError) throw new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
     const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
     throw new ToolError(redact(`${line}; nothing was written`, secrets), ExitCode.runtime, { cause: e });
   } finally {
-    await adapter.close();
+    req.signal?.removeEventListener('abort', abort);
+    await adapter.close().catch(() => undefined);
   }
+}
+
+/** A run stopped by a signal: its connection was dropped, so the database rolled it back. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+  }
+}
+
+/** The lock that keeps writing runs on one set of tables apart. */
+function lockKey(req: RunRequest): string {
+  return `stepcfg-migrate:${req.tables.schema ?? ''}.${req.tables.workflow}`;
+}
+
+async function takeRunLock(req: RunRequest, adapter: DialectAdapter): Promise<void> {
+  await adapter.lockRun(lockKey(req), req.lockTimeoutMs);
+}
+
+/** Exit 4, naming the run that holds the lock: from the run table, else as the server knows it. */
+async function lockedError(req: RunRequest, adapter: DialectAdapter): Promise<ToolError> {
+  await adapter.rollback().catch(() => undefined);
+  let who: string | undefined;
+  try {
+    const schema = req.tables.schema ?? (await adapter.defaultSchema());
+    const holder = await new Bookkeeping(adapter, schema).holder('');
+    who = holder
+      ? `run ${holder.id} on host ${holder.host}, pid ${holder.pid}, started ${holder.startedAt}`
+      : await adapter.lockHolder?.(lockKey(req));
+  } catch {
+    // the lock is what matters; who holds it is a courtesy
+  }
+  return new ToolError(
+    `another stepcfg-migrate run holds the lock${who ? ` (${who})` : ''}; waited ${req.lockTimeoutMs / 1000} s (--lock-timeout); nothing was written`,
+    ExitCode.locked,
+  );
+}
+
+/** The `running` record of a writing run, replaced by its final record when it commits. */
+function runningRecord(ctx: Context): RunRecord {
+  return {
+    id: ctx.runId,
+    mode: ctx.req.mode === 'rollback' ? 'rollback' : 'apply',
+    status: 'running',
+    startedAt: ctx.startedAt,
+    finishedAt: null,
+    host: ctx.req.origin.host,
+    pid: ctx.req.origin.pid,
+    toolVersion: ctx.req.toolVersion,
+    stepTable: ctx.req.tables.step,
+    workflowTable: ctx.req.tables.workflow,
+    options: '{}',
+    summary: '{}',
+    tableDropped: false,
+    keptStepTable: null,
+    keptLabelsTable: null,
+    restoreDdl: null,
+    rolledBackBy: null,
+    rolledBackAt: null,
+  };
 }
 
 /** The report of a run, with its exit code. */
