@@ -186,6 +186,7 @@ export function planWorkflowGroup(
   steps: StepRow[],
   onConflict: OnConflict,
 ): GroupPlan {
+  if (workflows.length === 0) throw new Error('planWorkflowGroup needs the workflow rows of the group');
   const plan: GroupPlan = { outcomes: [], updates: [], conflicts: [], invalid: [], warnings: [] };
   const invalidate = (row: StepRow, reason: string) => {
     plan.invalid.push({ uid: row.uid, version: row.version, name: row.name, reason } satisfies InvalidRow);

@@ -31,7 +31,8 @@ export class PlanBuilder {
   private readonly workflows: WorkflowChange[] = [];
   private folded = 0;
   private unchanged = 0;
-  private rowsSeen = 0;
+  /** Step rows accounted for so far. */
+  rowsSeen = 0;
 
   constructor(private readonly options: PlanOptions) {}
 

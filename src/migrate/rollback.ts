@@ -43,7 +43,7 @@ async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promi
   const { adapter, book, store, req } = ctx;
   const out = { workflowsRestored: 0, drifted: [] as RollbackResult['drifted'], forced: 0 };
   for await (const page of book.backupsOf(run.id, req.batchSize)) {
-    const current = await store.workflowsFor([...new Set(page.map((b) => b.uid))], write);
+    const current = await store.workflowsByKeys(page, write);
     const byKey = new Map(current.map((w) => [JSON.stringify([w.uid, w.version]), w]));
     const writes: SpecWrite[] = [];
     for (const backup of page) {

@@ -1,4 +1,5 @@
 import { planWorkflowGroup } from '../core/fold.js';
+import { compareCodePoints } from '../core/json.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
 import { toOrphan, type Store } from './store.js';
@@ -31,36 +32,46 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 }
 
 /**
- * One pass over the data: orphans first, then workflows in batches of uids (keyset order) with
- * their step rows, each group planned by the pure core. Holds one batch of rows at a time.
+ * One pass over the data. The workflow keys and the step table's distinct `workflow_id`s (from its
+ * index) say which step rows are orphans and which workflows have rows to fold; those workflows
+ * are then read in batches by primary key, with their step rows by the `workflow_id` index, and
+ * each group is planned by the pure core. Holds one batch of rows (and the keys) at a time.
  */
 export async function scanPlan(store: Store, planOptions: PlanOptions, options: ScanOptions): Promise<Plan> {
   const total = await store.countSteps();
   const builder = new PlanBuilder(planOptions);
-  const orphans = await store.orphans();
-  builder.addOrphans(orphans);
-  let done = orphans.length;
   const phase = options.write ? 'writing' : 'planning';
+  const versions = new Map<string, string[]>();
+  for (const k of await store.workflowKeys()) versions.set(k.uid, [...(versions.get(k.uid) ?? []), k.version]);
+  const ids = await store.stepWorkflowIds();
+  const dangling = ids.filter((id) => !versions.has(id));
+  const parents = ids.filter((id) => versions.has(id)).sort(compareCodePoints);
+
+  builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
+  for (let i = 0; i < dangling.length; i += options.batchSize) {
+    const rows = await store.stepsFor(dangling.slice(i, i + options.batchSize));
+    builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
+  }
+  let done = builder.rowsSeen;
   options.progress?.({ phase, rowsDone: done, rowsTotal: total });
 
-  let after: string | null = null;
-  for (;;) {
-    const uids = await store.workflowUids(after, options.batchSize);
-    if (uids.length === 0) break;
-    after = uids[uids.length - 1] as string;
-    const workflows = groupBy<WorkflowRow>(await store.workflowsFor(uids, options.lock), (w) => w.uid);
-    const steps = groupBy<StepRow>(await store.stepsFor(uids), (s) => s.workflowId ?? '');
+  for (let i = 0; i < parents.length; i += options.batchSize) {
+    const batch = parents.slice(i, i + options.batchSize);
+    const keys = batch.flatMap((uid) => (versions.get(uid) as string[]).map((version) => ({ uid, version })));
+    const workflows = groupBy<WorkflowRow>(await store.workflowsByKeys(keys, options.lock), (w) => w.uid);
+    const steps = groupBy<StepRow>(await store.stepsFor(batch), (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
     for (const [uid, rows] of steps) {
-      const versions = workflows.get(uid);
-      if (!versions) {
-        // Matched by the database's collation (case, trailing spaces) but by no exact uid.
+      const versionRows = workflows.get(uid);
+      if (!versionRows) {
+        // Deleted since its key was read: its rows have no workflow now.
         builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
-      } else {
-        const group = planWorkflowGroup(versions, rows, planOptions.onConflict);
-        builder.addGroup(group);
-        updates.push(...group.updates);
+        done += rows.length;
+        continue;
       }
+      const group = planWorkflowGroup(versionRows, rows, planOptions.onConflict);
+      builder.addGroup(group);
+      updates.push(...group.updates);
       done += rows.length;
     }
     if (options.write && updates.length > 0) await options.write(updates);

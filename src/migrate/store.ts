@@ -66,51 +66,71 @@ export class Store {
     return Number(row?.n ?? 0);
   }
 
-  /** The next batch of distinct workflow uids after `after`, in the database's order (keyset). */
-  async workflowUids(after: string | null, limit: number): Promise<string[]> {
-    const rows = await this.adapter.query<{ uid: unknown }>(
-      `SELECT DISTINCT uid FROM ?? ${after === null ? '' : 'WHERE uid > ?'} ORDER BY uid LIMIT ?`,
-      after === null ? [qualified(this.workflow), limit] : [qualified(this.workflow), after, limit],
+  /** Every workflow row's key (uid, version): small enough to hold for a million step rows. */
+  async workflowKeys(): Promise<{ uid: string; version: string }[]> {
+    const version = this.workflowHasVersion ? this.adapter.asText('version') : "''";
+    const rows = await this.adapter.query<{ uid: unknown; version: unknown }>(
+      `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version FROM ??`,
+      [qualified(this.workflow)],
     );
-    return rows.map((r) => String(r.uid));
+    return rows.map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '' }));
   }
 
-  /** Every version row of these workflows; `lock` takes row locks where the database has them. */
-  async workflowsFor(uids: string[], lock: boolean): Promise<WorkflowRow[]> {
-    const version = this.workflowHasVersion ? `${this.adapter.asText('version')}` : "''";
+  /** The distinct non-empty `workflow_id` values of the step table (read from its index). */
+  async stepWorkflowIds(): Promise<string[]> {
+    const rows = await this.adapter.query<{ id: unknown }>(
+      "SELECT DISTINCT workflow_id AS id FROM ?? WHERE workflow_id IS NOT NULL AND workflow_id <> ''",
+      [qualified(this.step)],
+    );
+    return rows.map((r) => String(r.id));
+  }
+
+  /**
+   * A filter for these keys that an index on (version, uid) or (uid, version) serves on every
+   * database: `uid IN (…) AND version IN (…)`. It may match a few more rows; callers keep the exact keys.
+   */
+  private keyFilter(keys: { uid: string; version: string }[], withVersion: boolean): { sql: string; bindings: unknown[] } {
+    const uids = [...new Set(keys.map((k) => k.uid))];
+    if (!withVersion) return { sql: 'uid IN (?)', bindings: [uids] };
+    return { sql: 'uid IN (?) AND version IN (?)', bindings: [uids, [...new Set(keys.map((k) => k.version))]] };
+  }
+
+  /** These workflow rows, by exact key; `lock` takes row locks where the database has them. */
+  async workflowsByKeys(keys: { uid: string; version: string }[], lock: boolean): Promise<WorkflowRow[]> {
+    const version = this.workflowHasVersion ? this.adapter.asText('version') : "''";
+    const filter = this.keyFilter(keys, this.workflowHasVersion);
     const rows = await this.adapter.query<Record<string, unknown>>(
       `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
               ${this.adapter.asText('spec')} AS spec
-       FROM ?? WHERE uid IN (?)${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
-      [qualified(this.workflow), uids],
+       FROM ?? WHERE ${filter.sql}${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
+      [qualified(this.workflow), ...filter.bindings],
     );
-    return rows.map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), spec: text(r.spec) }));
+    const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
+    return rows
+      .map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), spec: text(r.spec) }))
+      .filter((w) => wanted.has(JSON.stringify([w.uid, this.workflowHasVersion ? w.version : ''])));
   }
 
-  /** Every step row whose `workflow_id` is one of these uids. */
-  async stepsFor(uids: string[]): Promise<StepRow[]> {
+  /**
+   * The step rows whose `workflow_id` is exactly one of these ids. The database's collation may
+   * match more (case, trailing spaces on MySQL); those rows belong to another id and are left out.
+   */
+  async stepsFor(ids: string[]): Promise<StepRow[]> {
+    const rows = await this.adapter.query<Record<string, unknown>>(`SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IN (?)`, [
+      qualified(this.step),
+      ids,
+    ]);
+    const wanted = new Set(ids);
+    return rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? ''));
+  }
+
+  /** Rows with no workflow_id at all (NULL or empty). */
+  async rowsWithoutWorkflow(): Promise<StepRow[]> {
     const rows = await this.adapter.query<Record<string, unknown>>(
-      `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IN (?)`,
-      [qualified(this.step), uids],
-    );
-    return rows.map((r) => this.toStepRow(r));
-  }
-
-  /** Rows with no workflow_id, and rows whose workflow_id matches no workflow row. */
-  async orphans(): Promise<Orphan[]> {
-    const none = await this.adapter.query<Record<string, unknown>>(
       `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IS NULL OR workflow_id = ''`,
       [qualified(this.step)],
     );
-    const dangling = await this.adapter.query<Record<string, unknown>>(
-      `SELECT ${this.stepSelect} FROM ?? s WHERE workflow_id IS NOT NULL AND workflow_id <> ''
-       AND NOT EXISTS (SELECT 1 FROM ?? w WHERE w.uid = s.workflow_id)`,
-      [qualified(this.step), qualified(this.workflow)],
-    );
-    return [
-      ...none.map((r) => toOrphan(this.toStepRow(r), 'no_workflow_id')),
-      ...dangling.map((r) => toOrphan(this.toStepRow(r), 'workflow_not_found')),
-    ];
+    return rows.map((r) => this.toStepRow(r));
   }
 
   /** Complete step rows (every column as stored text) with their label rows, for an export file. */
@@ -119,13 +139,14 @@ export class Store {
     const select = (columns: ColumnInfo[]) => columns.map((c) => `${this.adapter.asText(c.name)} AS ??`).join(', ');
     const names = (columns: ColumnInfo[]) => columns.map((c) => c.name);
     const out: ExportedRow[] = [];
-    const uids = [...new Set(keys.map((k) => k.uid))];
-    for (let i = 0; i < uids.length; i += 500) {
+    const hasVersion = this.stepColumns.some((c) => c.name === 'version');
+    for (let i = 0; i < keys.length; i += 500) {
+      const filter = this.keyFilter(keys.slice(i, i + 500), hasVersion);
       const rows = await this.adapter.query<Record<string, unknown>>(
-        `SELECT ${select(this.stepColumns)} FROM ?? WHERE uid IN (?)`,
-        [...names(this.stepColumns), qualified(this.step), uids.slice(i, i + 500)],
+        `SELECT ${select(this.stepColumns)} FROM ?? WHERE ${filter.sql}`,
+        [...names(this.stepColumns), qualified(this.step), ...filter.bindings],
       );
-      const mine = rows.filter((r) => wanted.has(JSON.stringify([String(r.uid), text(r.version) ?? ''])));
+      const mine = rows.filter((r) => wanted.has(JSON.stringify([String(r.uid), hasVersion ? text(r.version) ?? '' : ''])));
       const parents = mine.map((r) => text(r.name)).filter((n): n is string => n !== null);
       const labels =
         this.labels && parents.length > 0
