@@ -76,6 +76,9 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     }
     if (options.write && updates.length > 0) await options.write(updates);
     options.progress?.({ phase, rowsDone: done, rowsTotal: total });
+    // A synchronous driver (better-sqlite3) never leaves the microtask queue: let signals and the
+    // progress display in between batches.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return builder.build(total);
 }

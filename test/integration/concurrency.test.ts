@@ -1,0 +1,195 @@
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+import { createTestDatabase, dumpDatabase, readWorkflowSpecs, withDataset, type Dialect, type TestDatabase } from '../support/databases.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { generateDatabase } from '../support/generate.js';
+import { sleep, startBin, stateDigest } from '../support/processes.js';
+
+const LOCK_KEY = 'stepcfg-migrate:.workflow';
+
+/** Holds the tool's run lock from another session, as a concurrent run would; returns the release. */
+async function holdLock(db: TestDatabase): Promise<() => Promise<void>> {
+  if (db.dialect === 'sqlite') {
+    const other = new Database(db.url);
+    other.exec('BEGIN IMMEDIATE');
+    return async () => {
+      other.exec('ROLLBACK');
+      other.close();
+    };
+  }
+  if (db.dialect === 'postgres') {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x57ec, LOCK_KEY]);
+    return () => client.end();
+  }
+  const connection = await mysql.createConnection(db.url);
+  await connection.query('SELECT GET_LOCK(?, 0)', [LOCK_KEY]);
+  return () => connection.end();
+}
+
+/** A fresh generated database of `steps` rows, dropped after `fn`. */
+async function withGenerated<T>(dialect: Dialect, steps: number, fn: (db: TestDatabase) => Promise<T>): Promise<T> {
+  const db = await createTestDatabase(dialect);
+  try {
+    await generateDatabase(db, steps);
+    return await fn(db);
+  } finally {
+    await db.drop();
+  }
+}
+
+describeEachDialect('concurrency and crashes', (dialect, need) => {
+  it('a second writing run waits --lock-timeout, exits 4 naming the holder, and writes nothing; a dry run takes no lock', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      await cli(['--db', db.url, '--quiet']); // creates the tool's tables
+      await cli(['--db', db.url, '--rollback', '--yes', '--quiet']);
+      await db.knex()('stepcfg_migrate_runs').insert({
+        id: '0000aaaa-0000-0000-0000-000000000000',
+        mode: 'apply',
+        status: 'running',
+        started_at: '2026-11-26T10:00:00.000Z',
+        host: 'ops-host-7',
+        pid: 4242,
+        table_dropped: 0,
+      });
+      const release = await holdLock(db);
+      try {
+        const before = await dumpDatabase(db, { exclude: () => false });
+        const started = Date.now();
+        for (const args of [[], ['--rollback', '--yes'], ['--drop-table', '--yes', '--orphans-out', `/tmp/stepcfg-lock-${process.pid}-${dialect}.json`]]) {
+          const run = await cli(['--db', db.url, '--lock-timeout', '0.5', ...args]);
+          expect(run.code).toBe(4);
+          expect(run.stderr).toMatch(/another stepcfg-migrate run holds the lock \(run 0000aaaa-.* on host ops-host-7, pid 4242, started 2026-11-26T10:00:00.000Z\)/);
+          expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        }
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+        expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+        const dry = await cli(['--db', db.url, '--dry-run', '--lock-timeout', '0.5', '--json', '--quiet']);
+        expect(dry.code).toBe(0);
+        expect(dry.json().summary.folded).toBe(22);
+      } finally {
+        await release();
+      }
+      expect((await cli(['--db', db.url, '--lock-timeout', '0.5', '--quiet'])).code).toBe(0);
+    });
+  });
+
+  it('two applies started together: one folds, the other waits and finds nothing, or exits 4; as if run once', async (ctx) => {
+    need(ctx);
+    await withGenerated(dialect, 20_000, async (db) => {
+      const single = await createTestDatabase(dialect);
+      try {
+        await generateDatabase(single, 20_000);
+        expect((await cli(['--db', single.url, '--quiet'])).code).toBe(0);
+        const [a, b] = [startBin(['--db', db.url, '--json', '--quiet']), startBin(['--db', db.url, '--json', '--quiet'])];
+        const results = await Promise.all([a.done, b.done]);
+        const folded = results.filter((r) => r.code === 0 && JSON.parse(r.stdout).summary.folded > 0);
+        expect(folded).toHaveLength(1);
+        const other = results.find((r) => r !== folded[0])!;
+        if (other.code === 0) expect(JSON.parse(other.stdout).summary).toMatchObject({ folded: 0, workflowsUpdated: 0 });
+        else expect(other.code).toBe(4);
+        expect(await readWorkflowSpecs(db)).toEqual(await readWorkflowSpecs(single));
+      } finally {
+        await single.drop();
+      }
+    });
+  });
+
+  it('SIGINT and SIGTERM roll back, say so, and exit 130 / 143; a killed run leaves no lock behind', async (ctx) => {
+    need(ctx);
+    await withGenerated(dialect, 100_000, async (db) => {
+      const before = await stateDigest(db);
+      for (const [signal, code] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+      ] as const) {
+        const run = startBin(['--db', db.url, '--drop-table', '--yes', '--orphans-out', `/tmp/stepcfg-sig-${process.pid}-${dialect}-${signal}.json`]);
+        await sleep(800);
+        run.child.kill(signal);
+        const ended = await run.done;
+        expect(ended.code).toBe(code);
+        expect(ended.stderr).toContain(`interrupted by ${signal}`);
+        expect(ended.stderr).not.toMatch(/\n\s+at /);
+        expect(await stateDigest(db)).toBe(before);
+      }
+      const killed = startBin(['--db', db.url]);
+      await sleep(800);
+      killed.child.kill('SIGKILL');
+      await killed.done;
+      const next = await cli(['--db', db.url, '--lock-timeout', '3', '--json', '--quiet']);
+      expect(next.code).toBe(0);
+      expect(next.json().summary.folded).toBeGreaterThan(0);
+    });
+  });
+
+  if (dialect !== 'sqlite') {
+    it('a connection killed by the server mid-run: exit 1, nothing half-done', async (ctx) => {
+      need(ctx);
+      await withGenerated(dialect, 100_000, async (db) => {
+        const before = await stateDigest(db);
+        const run = startBin(['--db', db.url, '--batch-size', '200']);
+        await sleep(1000);
+        if (dialect === 'postgres') {
+          await db.knex().raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'stepcfg-migrate%' AND datname = ?", [db.name]);
+        } else {
+          const rows = (await db.knex().raw('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [db.name]))[0];
+          for (const row of rows) await db.knex().raw(`KILL ${Number(row.id)}`);
+        }
+        const ended = await run.done;
+        expect(ended.code).toBe(1);
+        expect(ended.stderr.trim().split('\n')).toHaveLength(1);
+        expect(ended.stderr).toMatch(/connection|terminat|lost|killed/i);
+        expect(await stateDigest(db)).toBe(before);
+        expect((await cli(['--db', db.url, '--quiet'])).code).toBe(0); // and a re-run completes it
+      });
+    });
+  }
+
+  it('kill -9 at 21 random moments of apply, drop and rollback: always before or after the phase, and a re-run completes it', async (ctx) => {
+    need(ctx);
+    await withGenerated(dialect, 100_000, async (db) => {
+      const initial = await stateDigest(db);
+      // Calibrate: each phase run whole, for its duration and the state it leaves.
+      const phases: { args: string[]; after: string; ms: number; between?: string }[] = [];
+      for (const args of [[], ['--rollback', '--yes'], ['--drop-table', '--yes', '--orphans-out', ''], ['--rollback', '--yes']]) {
+        const started = Date.now();
+        const run = await cli(['--db', db.url, '--quiet', ...withOrphansFile(args)]);
+        expect(run.code).toBe(0);
+        phases.push({ args, after: await stateDigest(db), ms: Date.now() - started });
+      }
+      expect(phases[1]!.after).toBe(initial);
+      expect(phases[3]!.after).toBe(initial);
+      // On MySQL/MariaDB a drop follows the fold's commit: the fold's state lies between them.
+      phases[2]!.between = phases[0]!.after;
+
+      const seen = { before: 0, after: 0, between: 0 };
+      for (let kill = 0; kill < 21; kill++) {
+        const phase = phases[kill % phases.length]!;
+        const before = kill % phases.length === 0 ? initial : phases[(kill % phases.length) - 1]!.after;
+        const run = startBin(['--db', db.url, '--quiet', ...withOrphansFile(phase.args)]);
+        await sleep(Math.random() * phase.ms * 1.1);
+        run.child.kill('SIGKILL');
+        await run.done;
+        const state = await stateDigest(db);
+        const where = state === before ? 'before' : state === phase.after ? 'after' : state === phase.between && dialect === 'mysql' ? 'between' : 'half';
+        expect(where, `kill ${kill} (${phase.args.join(' ') || 'apply'})`).not.toBe('half');
+        seen[where as keyof typeof seen]++;
+        const rerun = await cli(['--db', db.url, '--quiet', '--lock-timeout', '5', ...withOrphansFile(phase.args)]);
+        expect(rerun.code, rerun.stderr).toBe(0);
+        expect(await stateDigest(db)).toBe(phase.after);
+      }
+      expect(seen.before + seen.after + seen.between).toBe(21);
+    });
+  }, 600_000);
+});
+
+let orphanFiles = 0;
+/** A fresh --orphans-out path for each run that asks for one. */
+function withOrphansFile(args: string[]): string[] {
+  return args.map((a, i) => (args[i - 1] === '--orphans-out' ? `/tmp/stepcfg-crash-${process.pid}-${orphanFiles++}.json` : a));
+}
