@@ -84,10 +84,17 @@ export interface DialectAdapter {
   /** Foreign keys of other tables that point at `ref` (the tables that would break if it went). */
   foreignKeysTo(ref: TableRef): Promise<ForeignKeyRef[]>;
   /**
-   * Takes tables out of the way by renaming them, keeping rows, keys, indexes and sequences as
-   * they are. Returns what `restoreTables` will need besides the names (SQLite: the original DDL).
+   * Keeps other sessions from writing to these tables until the transaction ends, where the
+   * database can do that inside a transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE already does).
    */
-  keepTables(tables: KeptTable[]): Promise<string | null>;
+  freezeTables(refs: TableRef[]): Promise<void>;
+  /**
+   * Takes tables out of the way by renaming them, keeping rows, keys, indexes and sequences as
+   * they are — unless `guard.ref` no longer holds `guard.rows` rows (rows came or went since the
+   * plan), checked under a lock that no writer can slip past. Returns whether it renamed, and what
+   * `restoreTables` will need besides the names (SQLite: the original DDL).
+   */
+  keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }>;
   /** Brings kept tables back under their original names, exactly as they were. */
   restoreTables(tables: KeptTable[], captured: string | null): Promise<void>;
   /** Drops a table if it exists (the tool's own tables, on cleanup). */

@@ -158,10 +158,27 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     );
   }
 
-  /** One RENAME TABLE statement: atomic, and it keeps keys, indexes and the AUTO_INCREMENT counter. */
-  async keepTables(tables: KeptTable[]): Promise<string | null> {
-    await this.renameAll(tables.map((t) => [qualified(t.original), qualified({ schema: t.original.schema, table: t.kept })]));
-    return null;
+  async freezeTables(): Promise<void> {
+    // LOCK TABLES would end the transaction: the drop checks the table under LOCK TABLES instead.
+  }
+
+  /**
+   * Under LOCK TABLES … WRITE (which waits for every transaction that touched the tables), the
+   * step table's row count is checked, then each table is renamed; a rename keeps keys, indexes
+   * and the AUTO_INCREMENT counter. A crash between the two renames is finished by the next run.
+   */
+  async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+    await this.query(`LOCK TABLES ${tables.map(() => '?? WRITE').join(', ')}`, tables.map((t) => qualified(t.original)));
+    try {
+      if (tables.some((t) => t.original.table === guard.ref.table)) {
+        const [count] = await this.query<{ n: number }>('SELECT COUNT(*) AS n FROM ??', [qualified(guard.ref)]);
+        if (Number(count?.n) !== guard.rows) return { kept: false, captured: null };
+      }
+      for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [qualified(t.original), qualified({ schema: t.original.schema, table: t.kept })]);
+      return { kept: true, captured: null };
+    } finally {
+      await this.query('UNLOCK TABLES');
+    }
   }
 
   async restoreTables(tables: KeptTable[]): Promise<void> {

@@ -186,10 +186,17 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     );
   }
 
+  async freezeTables(refs: TableRef[]): Promise<void> {
+    // Reads go on; inserts, updates and deletes wait for the end of the run (or --lock-timeout).
+    await this.query(`LOCK TABLE ${refs.map(() => '??').join(', ')} IN SHARE ROW EXCLUSIVE MODE`, refs.map(qualified));
+  }
+
   /** A rename keeps rows, constraints, indexes and the owned sequence with its value. */
-  async keepTables(tables: KeptTable[]): Promise<string | null> {
+  async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+    const [count] = await this.query<{ n: string }>('SELECT COUNT(*) AS n FROM ??', [qualified(guard.ref)]);
+    if (Number(count?.n) !== guard.rows) return { kept: false, captured: null };
     for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [qualified(t.original), t.kept]);
-    return null;
+    return { kept: true, captured: null };
   }
 
   async restoreTables(tables: KeptTable[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ToolError } from '../errors.js';
@@ -185,13 +185,20 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
    * SQLite rewrites a renamed table's CREATE text (it quotes the new name), so the original DDL of
    * each table and its indexes is captured before the rename, to recreate them byte for byte.
    */
-  async keepTables(tables: KeptTable[]): Promise<string | null> {
+  async freezeTables(): Promise<void> {
+    // BEGIN IMMEDIATE keeps every other writer out of the whole file.
+  }
+
+  async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+    const [count] = await this.query<{ n: number }>('SELECT COUNT(*) AS n FROM ??', [guard.ref.table]);
+    if (Number(count?.n) !== guard.rows) return { kept: false, captured: null };
     const captured: CapturedTable[] = [];
     for (const t of tables) {
       const ddl = await this.query<{ type: string; sql: string }>(
-        'SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY rowid',
+        'SELECT type, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL ORDER BY rowid',
         [t.original.table],
       );
+      if (!ddl.some((d) => d.type === 'table')) throw new ToolError(`cannot read the definition of ${t.original.table}; nothing was dropped`);
       const hasSequence = (await this.columns({ table: 'sqlite_sequence' })) !== null;
       const [sequence] = hasSequence
         ? await this.query<{ seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.original.table])
@@ -203,8 +210,15 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
         sequence: sequence?.seq ?? null,
       });
     }
-    for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [t.original.table, t.kept]);
-    return JSON.stringify(captured);
+    // Legacy mode: views and triggers that name the table are left as they are (they work again
+    // after a rollback), instead of being rewritten to follow the kept copy.
+    this.db.pragma('legacy_alter_table = ON');
+    try {
+      for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [t.original.table, t.kept]);
+    } finally {
+      this.db.pragma('legacy_alter_table = OFF');
+    }
+    return { kept: true, captured: JSON.stringify(captured) };
   }
 
   async restoreTables(tables: KeptTable[], captured: string | null): Promise<void> {
@@ -222,13 +236,15 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
       const seq = ddl[i]!.sequence;
       if (seq !== null) {
         this.db.prepare('DELETE FROM sqlite_sequence WHERE name = ?').run(t.original.table);
-        this.db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(t.original.table, seq);
+        this.db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))').run(t.original.table, seq);
       }
     });
   }
 
   async backupFile(path: string): Promise<void> {
+    closeSync(openSync(path, 'wx', 0o600)); // never over an existing file; private from the start
     await this.db.backup(path);
+    chmodSync(path, 0o600);
   }
 
   describeError(error: unknown): string | undefined {

@@ -5,7 +5,7 @@ import { ExitCode, ToolError } from '../errors.js';
 import { specHash, TOOL_PREFIX, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { writeOrphansFile, type LeftRow } from './orphans-file.js';
 import { emptyPlan } from './report.js';
-import { result, scan, type Context, type RunResult } from './run.js';
+import { backupBeforeWriting, result, scan, type Context, type RunResult } from './run.js';
 
 const COUNTED: (keyof Summary)[] = ['stepRows', 'folded', 'unchanged', 'workflowsUpdated', 'orphans', 'conflicts', 'invalid'];
 
@@ -80,9 +80,17 @@ export async function finishPendingDrops(adapter: DialectAdapter, book: Bookkeep
     const tables = book.keptTables(run);
     const pending = [];
     for (const t of tables) if ((await adapter.columns(t.original)) !== null) pending.push(t);
-    const captured = pending.length > 0 ? await adapter.keepTables(pending) : null;
-    await book.updateRun(run.id, { status: 'applied', tableDropped: true, restoreDdl: captured ?? run.restoreDdl });
-    notes.push(`finished the drop of run ${run.id}, which a crash had interrupted`);
+    const rows = Number((JSON.parse(run.summary) as { stepRows?: number }).stepRows);
+    const step = { schema: book.schema, table: run.stepTable };
+    const done = pending.length > 0 ? await adapter.keepTables(pending, { ref: step, rows }) : { kept: true, captured: null };
+    if (done.kept) {
+      await book.updateRun(run.id, { status: 'applied', tableDropped: true, restoreDdl: done.captured ?? run.restoreDdl });
+      notes.push(`finished the drop of run ${run.id} after its fold had committed`);
+    } else {
+      // Rows came or went since the fold: dropping now could take rows nobody folded or exported.
+      await book.updateRun(run.id, { status: 'applied', tableDropped: false, keptStepTable: null, keptLabelsTable: null });
+      notes.push(`did not drop ${run.stepTable} for run ${run.id}: its rows changed after the fold; run again with --drop-table`);
+    }
   }
   return notes;
 }
@@ -107,13 +115,8 @@ export async function apply(ctx: Context): Promise<RunResult> {
       return result(ctx, { ...emptyPlan(), blockers: ['--drop-table needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
     }
   }
-  if (req.backupFile) {
-    if (!adapter.backupFile) throw new ToolError('--backup-file works with SQLite only', ExitCode.usage);
-    await adapter.backupFile(req.backupFile);
-    ctx.notes.push(`backup of the whole database written to ${req.backupFile}`);
-  }
   let createdHere = false;
-  if (!adapter.transactionalDdl) {
+  if (!adapter.transactionalDdl || req.backupFile) {
     // DDL commits at once here: create the tool's tables only for a plan that will go through.
     await adapter.begin('read');
     let first: Plan;
@@ -124,8 +127,12 @@ export async function apply(ctx: Context): Promise<RunResult> {
     }
     const blockers = [...first.blockers, ...(req.dropTable ? await dropBlockers(ctx, first) : [])];
     if (blockers.length > 0) return result(ctx, { ...first, blockers }, 'blocked', ExitCode.blocked);
-    createdHere = !(await book.exists());
-    await book.ensureTables();
+    // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
+    await backupBeforeWriting(req, adapter, ctx.notes);
+    if (!adapter.transactionalDdl) {
+      createdHere = !(await book.exists());
+      await book.ensureTables();
+    }
   }
   try {
     const outcome = await foldAndRecord(ctx);
@@ -144,6 +151,8 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
   const { adapter, store, book, req } = ctx;
   await adapter.begin('write');
   if (adapter.transactionalDdl) await book.ensureTables();
+  // A table about to be dropped takes no new rows while the run plans and writes.
+  if (req.dropTable) await adapter.freezeTables([store.step, ...(store.labels ? [store.labels.ref] : [])]);
   const plan = await scan(ctx);
   const blockers = [...plan.blockers, ...(req.dropTable ? await dropBlockers(ctx, plan) : [])];
   if (blockers.length > 0) {
@@ -170,7 +179,10 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
   if (req.orphansOut) await exportLeftRows(ctx, written, req.orphansOut);
   const kept = req.dropTable ? keptTablesFor(ctx) : [];
   const dropNow = req.dropTable && adapter.transactionalDdl;
-  const captured = dropNow ? await adapter.keepTables(kept) : null;
+  const guard = { ref: store.step, rows: written.summary.stepRows };
+  const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
+  if (dropNow && !dropped.kept) throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
+  const captured = dropped.captured;
   const run: RunRecord = {
     id: ctx.runId,
     mode: 'apply',
@@ -193,8 +205,8 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
   };
   await book.saveRun(run);
   await adapter.commit();
-  if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)).map(() => 'dropped after the fold committed (MySQL/MariaDB: DDL is not transactional)'));
-  written.summary.tableDropped = req.dropTable;
+  if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)));
+  written.summary.tableDropped = req.dropTable && (await book.listRuns()).some((r) => r.id === ctx.runId && r.tableDropped);
   return result(ctx, written, 'done', ExitCode.ok, {
     drop: req.dropTable ? { keptAs: kept.map((t) => t.kept), orphansFile: req.orphansOut ?? null } : undefined,
   });

@@ -3,7 +3,7 @@ import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js
 import { ExitCode, ToolError } from '../errors.js';
 import { specHash, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { emptyPlan, type RollbackResult } from './report.js';
-import { hasChanges, result, type Context, type RunRequest, type RunResult } from './run.js';
+import { backupBeforeWriting, hasChanges, result, type Context, type RunRequest, type RunResult } from './run.js';
 
 /** The run a rollback undoes: `--run ID` (or a unique prefix of it), else the latest that changed something. */
 function chooseRun(runs: RunRecord[], wanted: string | undefined): RunRecord | undefined {
@@ -90,6 +90,14 @@ export async function rollback(ctx: Context): Promise<RunResult> {
     const message = `run ${run.id} was already rolled back (by run ${run.rolledBackBy} at ${run.rolledBackAt})`;
     return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, { rollback: summary({ message }) });
   }
+  const runs = await book.listRuns();
+  const later = runs.filter((r) => r.mode === 'apply' && r.status !== 'rolled_back' && hasChanges(r) && r.startedAt > run.startedAt);
+  if (later.length > 0) {
+    const blockers = [`run ${later.at(-1)!.id} applied after run ${run.id} and is not rolled back: roll back the later runs first, newest first`];
+    return result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, {
+      rollback: summary({ message: 'rollback refused; nothing was written' }),
+    });
+  }
   const tables = await tablesToRestore(adapter, run.tableDropped ? book.keptTables(run) : []);
   const blocked = (message: string, found: Partial<RollbackResult>, blockers: string[]) =>
     result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, { rollback: summary({ ...found, message }) });
@@ -120,13 +128,18 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   if (!(await req.confirm(`Roll back run ${run.id}? Workflow specs it changed get their original text back${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`))) {
     return blocked('rollback not confirmed; nothing was written', {}, ['--rollback needs --yes when there is no terminal to confirm on']);
   }
-  if (!adapter.transactionalDdl && tables.todo.length > 0) await adapter.restoreTables(tables.todo, run.restoreDdl);
+  await backupBeforeWriting(req, adapter, ctx.notes);
+  // MySQL/MariaDB: the tables come back first (DDL commits); the specs follow in a transaction.
+  const restoredFirst = !adapter.transactionalDdl && tables.todo.length > 0;
+  if (restoredFirst) await adapter.restoreTables(tables.todo, run.restoreDdl);
   await adapter.begin('write');
   const found = await restoreSpecs(ctx, run, true);
   const blockers = driftBlockers(found);
   if (blockers.length > 0) {
     await adapter.rollback();
-    return blocked('rollback refused; nothing was written', found, blockers);
+    if (!restoredFirst) return blocked('rollback refused; nothing was written', found, blockers);
+    const restored = tables.todo.map((t) => t.original.table);
+    return blocked(`the tables ${restored.join(', ')} are back, but the specs were not restored (a workflow changed meanwhile); run --rollback again`, { ...found, tablesRestored: restored }, blockers);
   }
   if (adapter.transactionalDdl && tables.todo.length > 0) await adapter.restoreTables(tables.todo, run.restoreDdl);
   const finishedAt = new Date().toISOString();
@@ -177,6 +190,7 @@ export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bo
   if (!(await req.confirm(`Remove every stepcfg_migrate_* table? ${undoable} run(s) can then no longer be rolled back.`))) {
     return result(ctx, { ...emptyPlan(), blockers: ['cleanup needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
   }
+  await backupBeforeWriting(req, adapter, ctx.notes);
   if (adapter.transactionalDdl) await adapter.begin('write');
   const dropped = await book.dropAll();
   if (adapter.transactionalDdl) await adapter.commit();

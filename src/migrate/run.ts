@@ -195,6 +195,14 @@ export function scan(ctx: Context, options: Partial<ScanOptions> = {}): Promise<
   return scanPlan(ctx.store, ctx.req.plan, { batchSize: ctx.req.batchSize, lock: false, progress: ctx.req.progress, ...options });
 }
 
+/** `--backup-file`: a complete copy of the database (SQLite online backup), mode 0600, before writing. */
+export async function backupBeforeWriting(req: RunRequest, adapter: DialectAdapter, notes: string[]): Promise<void> {
+  if (!req.backupFile) return;
+  if (!adapter.backupFile) throw new ToolError('--backup-file works with SQLite only', ExitCode.usage);
+  await adapter.backupFile(req.backupFile);
+  notes.push(`a complete copy of the database was written to ${req.backupFile} before any change`);
+}
+
 /** Whether a recorded apply changed anything that a rollback could undo. */
 export function hasChanges(run: RunRecord): boolean {
   const summary = JSON.parse(run.summary || '{}') as { workflowsUpdated?: number };

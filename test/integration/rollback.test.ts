@@ -178,6 +178,67 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
     });
   });
 
+  it('rollback goes newest first: an older run is refused while a later one stands', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const first = await ok(['--db', db.url]);
+      const k = db.knex();
+      await k('step_configuration').insert({
+        ...(await k('step_configuration').where({ name: 'support-bot-llm' }).first()),
+        uid: 'sc-added-later',
+        name: 'added-later',
+      });
+      const second = await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', freshFile('o.json')]);
+      const before = await dumpDatabase(db, { exclude: () => false });
+      const refused = await cli(['--db', db.url, '--rollback', '--yes', '--run', first.runId, '--json']);
+      expect(refused.code).toBe(3);
+      expect(refused.json().blockers.join()).toContain(`run ${second.runId} applied after run ${first.runId}`);
+      expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback.run).toBe(second.runId);
+      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback.run).toBe(first.runId);
+    });
+  });
+
+  it('a pending drop is not finished when rows changed after the fold', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const applied = await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', freshFile('o.json')]);
+      const k = db.knex();
+      const [kept] = await k('stepcfg_migrate_runs').where({ id: applied.runId }).select('kept_step_table', 'kept_labels_table');
+      await k('stepcfg_migrate_runs').where({ id: applied.runId }).update({ status: 'folded', table_dropped: 0 });
+      await k.schema.renameTable(kept.kept_labels_table, 'step_configuration_labels');
+      await k.schema.renameTable(kept.kept_step_table, 'step_configuration');
+      const row = await k('step_configuration').where({ name: 'support-bot-llm' }).first();
+      await k('step_configuration').insert({ ...row, uid: 'sc-late', name: 'late-arrival' });
+      const rerun = await ok(['--db', db.url]);
+      expect(rerun.notes.join()).toContain(`did not drop step_configuration for run ${applied.runId}`);
+      expect(rerun.summary.folded).toBe(1); // and the late row is folded now
+      expect(await listTables(db)).toContain('step_configuration');
+    });
+  });
+
+  if (dialect === 'sqlite') {
+    it('--backup-file copies the whole database (mode 0600) before writing, and only for a run that goes through', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'conflict', async (db) => {
+        const blockedCopy = freshFile('blocked.db');
+        expect((await cli(['--db', db.url, '--backup-file', blockedCopy])).code).toBe(3);
+        expect(existsSync(blockedCopy)).toBe(false);
+        const before = await snapshot(db);
+        const beforeText = sqliteDotDump(db.url, ['workflow', ...STEP_TABLES]);
+        const copy = freshFile('copy.db');
+        await ok(['--db', db.url, '--on-conflict', 'keep', '--backup-file', copy]);
+        expect(statSync(copy).mode & 0o777).toBe(0o600);
+        expect(sqliteDotDump(copy, ['workflow', ...STEP_TABLES])).toBe(beforeText);
+        const folded = sqliteDotDump(db.url, ['workflow']);
+        const rollbackCopy = freshFile('before-rollback.db');
+        await ok(['--db', db.url, '--rollback', '--yes', '--backup-file', rollbackCopy]);
+        expect(sqliteDotDump(rollbackCopy, ['workflow'])).toBe(folded);
+        expect(await snapshot(db)).toBe(before);
+      });
+    });
+  }
+
   it('cleanup removes every table of the tool and nothing else, after which nothing can be rolled back', async (ctx) => {
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
