@@ -77,6 +77,7 @@ function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning
 
 /** Reads a step row into its item, or the reason it cannot become one (SPEC 2 and 4). */
 export function readStepRow(row: StepRow): StepReading {
+  if (row.specError) return { reason: row.specError, warnings: [] };
   if (row.spec === null) return { reason: 'spec is NULL', warnings: [] };
   const parsed = tryParseJson(row.spec);
   if ('error' in parsed) return { reason: `spec is not valid JSON (${parsed.error})`, warnings: [] };
@@ -120,6 +121,7 @@ interface WorkflowSpec {
 }
 
 function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; reason: string } {
+  if (row.specError) return { row, reason: row.specError };
   const empty = { row, root: null, array: null, byName: new Map<string, JsonNode[]>() };
   if (row.spec === null) return empty;
   const parsed = tryParseJson(row.spec);

@@ -11,6 +11,8 @@ export interface StepRow {
   workflowId: string | null;
   created: string | null;
   spec: string | null;
+  /** Why `spec` could not be read as text at all (bytes that are not UTF-8). */
+  specError?: string;
   agentId?: string | null;
   mcpServerId?: string | null;
   projectId?: string | null;
@@ -24,6 +26,8 @@ export interface WorkflowRow {
   version: string;
   name: string;
   spec: string | null;
+  /** Why `spec` could not be read as text at all (bytes that are not UTF-8). */
+  specError?: string;
 }
 
 export type OnConflict = 'fail' | 'keep' | 'replace';

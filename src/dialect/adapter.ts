@@ -73,6 +73,11 @@ export interface DialectAdapter {
   isJsonCapable(type: string): boolean;
   /** A select-list expression giving a column's stored value as text (JSON and timestamps). */
   asText(column: string): string;
+  /**
+   * A select-list expression for a JSON column read so that no byte is lost: text, or (SQLite,
+   * where TEXT may hold any bytes) the raw bytes, which the store decodes and checks as UTF-8.
+   */
+  asJsonText(column: string): string;
   /** The schema used when `--schema` is absent. */
   defaultSchema(): Promise<string | undefined>;
   /** Facts worth showing before planning: server version, SQLite foreign-key setting, … */
@@ -110,6 +115,28 @@ export interface DialectAdapter {
 /** The knex instance used only to build SQL for a dialect (quoting, placeholders). */
 export function sqlBuilder(client: 'better-sqlite3' | 'pg' | 'mysql2', connection: Knex.StaticConnectionConfig | object) {
   return knexFactory({ client, connection, useNullAsDefault: true, pool: { min: 0, max: 1 } });
+}
+
+/**
+ * Splits rows into chunks of at most `rows` rows and about `bytes` bytes of text, so that one
+ * statement stays far below the server's packet limit (MySQL max_allowed_packet is 16 MB by default).
+ */
+export function chunks<T>(items: T[], rows: number, size: (item: T) => number, bytes = 4 << 20): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let total = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (current.length > 0 && (current.length >= rows || total + n > bytes)) {
+      out.push(current);
+      current = [];
+      total = 0;
+    }
+    current.push(item);
+    total += n;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** `schema.table` as a knex identifier binding. */

@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import { ToolError } from '../errors.js';
 import {
   BaseAdapter,
+  chunks,
   LockTimeout,
   qualified,
   sqlBuilder,
@@ -114,6 +115,10 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     return this.quote(column); // dateStrings and jsonStrings make the driver hand over the text
   }
 
+  asJsonText(column: string): string {
+    return this.asText(column);
+  }
+
   async defaultSchema(): Promise<string | undefined> {
     const [row] = await this.query<{ s: string | null }>('SELECT DATABASE() AS s');
     if (!row?.s) throw new ToolError('the database URL names no database (mysql://user@host/DATABASE)');
@@ -132,8 +137,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += ROWS_PER_UPDATE) {
-      const chunk = rows.slice(i, i + ROWS_PER_UPDATE);
+    for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0)) {
       const select = hasVersion ? 'SELECT ? AS uid, ? AS version, ? AS spec' : 'SELECT ? AS uid, ? AS spec';
       const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
       // The BINARY comparisons keep case- and accent-insensitive collations from matching a neighbour.

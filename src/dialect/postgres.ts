@@ -2,6 +2,7 @@ import pg from 'pg';
 import { ToolError } from '../errors.js';
 import {
   BaseAdapter,
+  chunks,
   qualified,
   sqlBuilder,
   type ColumnInfo,
@@ -135,6 +136,10 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     return `CAST(${this.quote(column)} AS TEXT)`;
   }
 
+  asJsonText(column: string): string {
+    return this.asText(column);
+  }
+
   async defaultSchema(): Promise<string | undefined> {
     const [row] = await this.query<{ s: string | null }>('SELECT current_schema() AS s');
     return row?.s ?? undefined;
@@ -162,8 +167,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   async updateSpecs(ref: TableRef, specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
     if (!JSON_TYPES.includes(specType)) throw new ToolError(`unsupported spec column type ${specType}`);
     const cast = specType === 'character varying' ? 'text' : specType;
-    for (let i = 0; i < rows.length; i += ROWS_PER_UPDATE) {
-      const chunk = rows.slice(i, i + ROWS_PER_UPDATE);
+    for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0)) {
       const values = chunk.map(() => (hasVersion ? '(?, ?, ?)' : '(?, ?)')).join(', ');
       const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
       const changed = await this.query(

@@ -125,6 +125,10 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     return `CAST(${this.quote(column)} AS TEXT)`;
   }
 
+  asJsonText(column: string): string {
+    return `CAST(${this.quote(column)} AS BLOB)`;
+  }
+
   async defaultSchema(): Promise<string | undefined> {
     return undefined;
   }

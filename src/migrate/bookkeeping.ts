@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, tryParseJson } from '../core/json.js';
-import { qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
+import { chunks, qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
 
 /** Every table of the tool's own starts with this; nothing else in the database is the tool's. */
 export const TOOL_PREFIX = 'stepcfg_migrate_';
@@ -182,8 +182,7 @@ export class Bookkeeping {
 
   /** Keeps the original specs of a batch of workflow rows, before they are overwritten. */
   async saveBackups(runId: string, backups: SpecBackup[]): Promise<void> {
-    for (let i = 0; i < backups.length; i += BACKUP_ROWS_PER_INSERT) {
-      const chunk = backups.slice(i, i + BACKUP_ROWS_PER_INSERT);
+    for (const chunk of chunks(backups, BACKUP_ROWS_PER_INSERT, (b) => b.original?.length ?? 0)) {
       await this.adapter.query(
         `INSERT INTO ?? (run_id, workflow_uid, workflow_version, original_spec, written_hash) VALUES ${chunk
           .map(() => '(?, ?, ?, ?, ?)')

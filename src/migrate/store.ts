@@ -15,6 +15,17 @@ const STEP_OPTIONAL: [string, keyof StepRow][] = [
 export const WORKFLOW_REQUIRED = ['uid', 'name', 'spec'] as const;
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A JSON column's value as text; bytes that are not UTF-8 (possible in SQLite TEXT) are named, not replaced. */
+function jsonText(v: unknown): { spec: string | null; specError?: string } {
+  if (!(v instanceof Uint8Array)) return { spec: text(v) };
+  try {
+    return { spec: utf8.decode(v) };
+  } catch {
+    return { spec: null, specError: 'spec is not valid UTF-8 text' };
+  }
+}
 
 /** The dialect-free reads and writes of a run, over whichever adapter is open. */
 export class Store {
@@ -40,7 +51,7 @@ export class Store {
       `${q('name')} AS s_name`,
       `${q('workflow_id')} AS s_workflow_id`,
       `${q('created')} AS s_created`,
-      `${q('spec')} AS s_spec`,
+      `${adapter.asJsonText('spec')} AS s_spec`,
       ...this.stepOptional.map(([column]) => `${q(column)} AS s_${column}`),
     ].join(', ');
     this.workflowHasVersion = workflowColumns.some((c) => c.name === 'version');
@@ -53,7 +64,7 @@ export class Store {
       name: text(r.s_name),
       workflowId: text(r.s_workflow_id),
       created: text(r.s_created),
-      spec: text(r.s_spec),
+      ...jsonText(r.s_spec),
     };
     const fields = row as unknown as Record<string, unknown>;
     for (const [column, key] of this.stepOptional) fields[key] = text(r[`s_${column}`]);
@@ -101,13 +112,13 @@ export class Store {
     const filter = this.keyFilter(keys, this.workflowHasVersion);
     const rows = await this.adapter.query<Record<string, unknown>>(
       `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
-              ${this.adapter.asText('spec')} AS spec
+              ${this.adapter.asJsonText('spec')} AS spec
        FROM ?? WHERE ${filter.sql}${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
       [qualified(this.workflow), ...filter.bindings],
     );
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
     return rows
-      .map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), spec: text(r.spec) }))
+      .map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), ...jsonText(r.spec) }))
       .filter((w) => wanted.has(JSON.stringify([w.uid, this.workflowHasVersion ? w.version : ''])));
   }
 

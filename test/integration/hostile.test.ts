@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { BIN, cli } from '../support/cli.js';
+import { readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+
+const MB10 = 'x'.repeat(10 * 1024 * 1024);
+const DEEP = '['.repeat(10_000) + ']'.repeat(10_000);
+const LONG_NAME = ('é-名-' + 'n'.repeat(60)).repeat(4).slice(0, 255);
+
+/** Step rows with hostile specs, each into the workflow `wf-empty` of the `empty` dataset. */
+const ROWS: { name: string; spec: string }[] = [
+  { name: 'big-kwargs', spec: `{"step_name": "S", "kwargs": {"blob": "${MB10}"}}` },
+  { name: 'deep-kwargs', spec: `{"step_name": "S", "kwargs": {"deep": ${DEEP}}}` },
+  { name: 'proto-keys', spec: '{"step_name": "S", "kwargs": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}}' },
+  { name: LONG_NAME, spec: '{"step_name": "S", "kwargs": {}}' },
+  { name: 'huge-numbers', spec: '{"step_name": "S", "kwargs": {"n": 123456789012345678901234567890, "f": 1.00000000000000000001, "e": -1E-400}}' },
+  { name: 'duplicate-keys', spec: '{"step_name": "S", "kwargs": {"a": 1, "b": 2, "a": 3}, "step_name": "T"}' },
+];
+
+async function insertStep(db: TestDatabase, n: number, name: string, spec: unknown): Promise<boolean> {
+  try {
+    await db.knex()('step_configuration').insert({
+      project_id: 'p-empty',
+      workflow_id: 'wf-empty',
+      version: '1',
+      uid: `sc-hostile-${n}`,
+      name,
+      created: `2025-01-01 00:00:${String(n).padStart(2, '0')}`,
+      spec,
+    });
+    return true;
+  } catch {
+    return false; // the database itself refuses such a value: it cannot be in a controller's table
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'stepcfg-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describeEachDialect('hostile data', (dialect, need) => {
+  it('folds big, deep, odd and duplicated JSON exactly, or names why not; never crashes', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'empty', async (db) => {
+      const stored = [];
+      for (const [i, row] of ROWS.entries()) if (await insertStep(db, i, row.name, row.spec)) stored.push(row.name);
+      // Every database here stores all of them but MariaDB, whose JSON check stops at depth 32.
+      expect(stored).toEqual(ROWS.map((r) => r.name).filter((n) => dialect !== 'mysql' || n !== 'deep-kwargs'));
+      if (dialect === 'sqlite') {
+        // Bytes no JSON writer produces: a raw NUL in a string, and bytes that are not UTF-8.
+        await db.knex().raw(
+          "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
+        );
+        await db.knex().raw(
+          "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
+        );
+      }
+      const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const report = run.json();
+      expect(report.summary.folded).toBe(stored.length);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      if (dialect === 'sqlite') {
+        expect(report.invalid).toEqual([
+          expect.objectContaining({ uid: 'sc-latin1', reason: 'spec is not valid UTF-8 text' }),
+          expect.objectContaining({ uid: 'sc-nul', reason: expect.stringContaining('not valid JSON') }),
+        ]);
+      }
+
+      for (const version of ['1', '2']) {
+        const spec = (await readWorkflowSpecs(db)).find((s) => s.uid === 'wf-empty' && s.version === version)!.spec!;
+        const items = new Map<string, string>();
+        // Items are written in json.dumps style: `{"name": …, "step_name": …, "branch": …, "kwargs": …}`.
+        for (const name of stored) {
+          const start = spec.indexOf(`{"name": ${JSON.stringify(name).replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))}`);
+          expect(start, name).toBeGreaterThan(0);
+          items.set(name, spec.slice(start, start + 300));
+        }
+        expect(spec).toContain(`"kwargs": {"blob": "${MB10}"}}`);
+        if (stored.includes('deep-kwargs')) expect(spec).toContain(`"kwargs": {"deep": ${DEEP}}}`);
+        expect(items.get('proto-keys')).toContain('"kwargs": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}}');
+        expect(items.get('huge-numbers')).toContain('"kwargs": {"n": 123456789012345678901234567890, "f": 1.00000000000000000001, "e": -1E-400}}');
+        // As Python's json.loads reads it: the last "a" and the last "step_name" win, at their first place.
+        expect(items.get('duplicate-keys')).toContain('"step_name": "T", "branch": "default", "kwargs": {"a": 3, "b": 2}}');
+      }
+      expect((await cli(['status', '--db', db.url, '--skip-invalid'])).code).toBe(2); // status judges strictly
+      expect((await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet'])).json().summary).toMatchObject({ folded: 0, unchanged: stored.length });
+    });
+  }, 120_000);
+
+  if (dialect === 'sqlite') {
+    it('a read-only database file: apply refused up front with exit 1, dry run works, nothing written', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        await db.knex().destroy();
+        const file = join(dir, 'readonly.db');
+        copyFileSync(db.url, file);
+        chmodSync(file, 0o444);
+        chmodSync(dir, 0o755);
+        // Root may write anything: run the command as an ordinary user, as an operator would.
+        const asNobody = (args: string[]) =>
+          spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args], { encoding: 'utf8' });
+        const dry = asNobody(['--db', file, '--dry-run', '--json', '--quiet']);
+        expect(dry.stderr).toBe('');
+        expect(dry.status).toBe(0);
+        expect(JSON.parse(dry.stdout).summary.folded).toBe(22);
+        const apply = asNobody(['--db', file]);
+        expect(apply.status).toBe(1);
+        expect(apply.stderr.trim().split('\n')).toHaveLength(1);
+        expect(apply.stderr).toMatch(/^stepcfg-migrate: error: preflight failed: the database file is not writable: .*readonly\.db/);
+        expect(spawnSync('sqlite3', [file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stepcfg%'"], { encoding: 'utf8' }).stdout.trim()).toBe('0');
+      });
+    });
+  }
+});
