@@ -44,6 +44,11 @@ export interface DialectAdapter {
   readonly transactionalDdl: boolean;
   /** `SELECT … FOR UPDATE` locks rows (PostgreSQL, MySQL); SQLite locks the whole file instead. */
   readonly rowLocks: boolean;
+  /**
+   * Whether a writing transaction sees one stable state of the step table (SQLite: no other
+   * writer; MySQL: a consistent snapshot), or each statement sees the latest (PostgreSQL READ COMMITTED).
+   */
+  readonly stableWrites: boolean;
   /** Tables live in named schemas (PostgreSQL schemas, MySQL databases) that `--schema` picks. */
   readonly hasSchemas: boolean;
 

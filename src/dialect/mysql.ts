@@ -27,6 +27,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   readonly transactionalDdl = false;
   readonly rowLocks = true;
   readonly hasSchemas = true;
+  readonly stableWrites = true;
   private lostConnection: Error | undefined;
 
   private constructor(private readonly connection: mysql.Connection) {

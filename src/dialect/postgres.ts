@@ -36,6 +36,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   readonly transactionalDdl = true;
   readonly rowLocks = true;
   readonly hasSchemas = true;
+  readonly stableWrites = false;
   private lostConnection: Error | undefined;
 
   private constructor(private readonly client: pg.Client) {

@@ -46,6 +46,7 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   readonly transactionalDdl = true;
   readonly rowLocks = false;
   readonly hasSchemas = false;
+  readonly stableWrites = true;
 
   private constructor(
     private readonly db: Database.Database,

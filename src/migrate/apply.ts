@@ -171,9 +171,16 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
         await store.writeSpecs(updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec })));
       },
     });
+    if (written.blockers.length > 0) {
+      // The controller changed rows between the two passes into something that blocks: undo all.
+      await adapter.rollback();
+      return result(ctx, written, 'blocked', ExitCode.blocked);
+    }
     const changed = COUNTED.filter((k) => written.summary[k] !== plan.summary[k]);
-    if (changed.length > 0 || written.blockers.length > 0) {
-      throw new ToolError(`the data changed while the run was writing (${changed.join(', ') || 'new problems'}); nothing was written, run again`);
+    if (changed.length > 0) {
+      ctx.notes.push(
+        `the data changed while the run was writing (${changed.map((k) => `${k} ${plan.summary[k]} -> ${written.summary[k]}`).join(', ')}): the report gives what was written`,
+      );
     }
   }
   if (req.orphansOut) await exportLeftRows(ctx, written, req.orphansOut);

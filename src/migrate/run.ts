@@ -56,10 +56,15 @@ export interface Context {
   startedAt: string;
 }
 
+/** Whether a request writes (and so locks, and runs in a writing transaction). */
+function writing(req: RunRequest): boolean {
+  return !req.dryRun && (req.mode === 'apply' || req.mode === 'rollback' || req.mode === 'cleanup');
+}
+
 /** Runs one mode against the database: opens, preflights, does the mode's work, closes. */
 export async function runMigration(req: RunRequest): Promise<RunResult> {
   const secrets = secretsOf(req.target);
-  const writes = !req.dryRun && (req.mode === 'apply' || req.mode === 'rollback' || req.mode === 'cleanup');
+  const writes = writing(req);
   const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
   const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label });
   const abort = () => adapter.abort();
@@ -192,7 +197,8 @@ export function result(
 
 /** One planning (or, with `write`, writing) pass over the data of the run. */
 export function scan(ctx: Context, options: Partial<ScanOptions> = {}): Promise<Plan> {
-  return scanPlan(ctx.store, ctx.req.plan, { batchSize: ctx.req.batchSize, lock: false, progress: ctx.req.progress, ...options });
+  const exactCount = !writing(ctx.req) || ctx.adapter.stableWrites || ctx.req.dropTable; // a drop freezes the table
+  return scanPlan(ctx.store, ctx.req.plan, { batchSize: ctx.req.batchSize, lock: false, exactCount, progress: ctx.req.progress, ...options });
 }
 
 /** `--backup-file`: a complete copy of the database (SQLite online backup), mode 0600, before writing. */

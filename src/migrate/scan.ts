@@ -15,6 +15,11 @@ export interface ScanOptions {
   batchSize: number;
   /** Lock the workflow rows read (the writing pass), where the database has row locks. */
   lock: boolean;
+  /**
+   * Whether the table's row count is stable during the pass, so that every row must be accounted
+   * for; otherwise (rows inserted meanwhile) the pass reports the rows it saw.
+   */
+  exactCount: boolean;
   /** Called with each batch's writes; absent in planning passes. */
   write?: (updates: WorkflowUpdate[]) => Promise<void>;
   progress?: (p: Progress) => void;
@@ -80,5 +85,5 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     // progress display in between batches.
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return builder.build(total);
+  return builder.build(options.exactCount ? total : builder.rowsSeen);
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
@@ -9,6 +11,7 @@ import { generateDatabase } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
 
 const LOCK_KEY = 'stepcfg-migrate:.workflow';
+const WRITER = fileURLToPath(new URL('../support/writer.mjs', import.meta.url));
 
 /** Holds the tool's run lock from another session, as a concurrent run would; returns the release. */
 async function holdLock(db: TestDatabase): Promise<() => Promise<void>> {
@@ -99,6 +102,34 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
       }
     });
   });
+
+  it('the controller keeps writing during an apply: no update lost, every new row folded or still pending', async (ctx) => {
+    need(ctx);
+    await withGenerated(dialect, 100_000, async (db) => {
+      const writer = spawn(process.execPath, [WRITER, dialect, db.url, '8', '10000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      writer.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      const written = new Promise<void>((resolve) => writer.on('close', () => resolve()));
+      await sleep(1000);
+      const apply = await startBin(['--db', db.url, '--json', '--quiet', '--lock-timeout', '60']).done;
+      await written;
+      expect(apply.code, apply.stderr).toBe(0);
+      const { touched, inserted } = JSON.parse(out) as { touched: string[]; inserted: { name: string; workflow: string }[] };
+      expect(touched.length).toBeGreaterThan(20);
+      const specs = new Map((await readWorkflowSpecs(db)).filter((s) => s.version === '1').map((s) => [s.uid, s.spec!]));
+      for (const uid of touched) {
+        const spec = specs.get(uid)!;
+        expect(spec, uid).toContain('"branch": "edited"'); // the controller's edit survived the fold
+        expect(spec, uid).toContain('"step_configurations"'); // and the fold survived the edit
+      }
+      const folded = inserted.filter((row) => specs.get(row.workflow)!.includes(`{"name": "${row.name}"`)).length;
+      const status = await cli(['status', '--db', db.url, '--json']);
+      expect(status.json().status.pending).toBe(inserted.length - folded);
+      const rerun = await cli(['--db', db.url, '--json', '--quiet']);
+      expect(rerun.json().summary.folded).toBe(inserted.length - folded);
+      expect((await cli(['status', '--db', db.url])).code).toBe(0);
+    });
+  }, 120_000);
 
   it('SIGINT and SIGTERM roll back, say so, and exit 130 / 143; a killed run leaves no lock behind', async (ctx) => {
     need(ctx);
