@@ -92,6 +92,12 @@ describe('the installed command', () => {
     const unknownMy = await runBin(['--db', 'mysql://root@127.0.0.1:3306/stepcfg_no_such_db']);
     expect(unknownMy.code).toBe(1);
     expectOneLineError(unknownMy, /Unknown database 'stepcfg_no_such_db'/);
+    const role = await runBin(['--db', 'postgresql://stepcfg_no_such_role@127.0.0.1:5432/test']);
+    expect(role.code).toBe(1);
+    expectOneLineError(role, /refused the login: role "stepcfg_no_such_role" does not exist/);
+    const noHost = await runBin(['--db', 'postgresql://postgres@stepcfg-no-such-host.invalid/test']);
+    expect(noHost.code).toBe(1);
+    expectOneLineError(noHost, /host not found/);
     const refused = await runBin(['--db', 'postgresql://postgres@127.0.0.1:1/test']);
     expect(refused.code).toBe(1);
     expectOneLineError(refused, /connection refused/);

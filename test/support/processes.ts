@@ -56,8 +56,8 @@ export async function stateDigest(db: TestDatabase): Promise<string> {
   const hash = createHash('sha256');
   for (const s of await readWorkflowSpecs(db)) hash.update(JSON.stringify([s.uid, s.version, s.spec]));
   for (const t of (await listTables(db)).filter((t) => !t.startsWith('stepcfg_migrate_'))) {
-    const [{ n }] = await k(t).count({ n: '*' });
-    hash.update(`${t}:${Number(n)}`);
+    const [row] = await k(t).count({ n: '*' });
+    hash.update(`${t}:${Number(row?.n)}`);
   }
   return hash.digest('hex');
 }
