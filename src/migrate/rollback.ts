@@ -187,7 +187,11 @@ export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bo
     ctx.notes.push(`would remove the tool's tables; ${undoable} run(s) could then no longer be rolled back`);
     return result(ctx, emptyPlan(), 'planned', ExitCode.ok, { cleanup: { dropped: [] } });
   }
-  if (!(await req.confirm(`Remove every stepcfg_migrate_* table? ${undoable} run(s) can then no longer be rolled back.`))) {
+  if (
+    !(await req.confirm(
+      `Remove every stepcfg_migrate_* table, the kept copies of dropped step tables (their rows and labels) included? ${undoable} run(s) can then no longer be rolled back.`,
+    ))
+  ) {
     return result(ctx, { ...emptyPlan(), blockers: ['cleanup needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
   }
   await backupBeforeWriting(req, adapter, ctx.notes);

@@ -215,8 +215,10 @@ export function hasChanges(run: RunRecord): boolean {
   return run.tableDropped || run.status === 'folded' || (summary.workflowsUpdated ?? 0) > 0;
 }
 
-/** The recorded runs as `status` lists them. */
+/** The recorded runs as `status` lists them; only the newest run that changed something can be rolled back. */
 export function listRuns(runs: RunRecord[]): RunListing[] {
+  const undoable = runs.filter((r) => r.mode === 'apply' && (r.status === 'applied' || r.status === 'folded') && hasChanges(r));
+  const newest = undoable.at(-1);
   return runs.map((r) => ({
     id: r.id,
     mode: r.mode,
@@ -225,7 +227,7 @@ export function listRuns(runs: RunRecord[]): RunListing[] {
     finishedAt: r.finishedAt,
     tableDropped: r.tableDropped,
     workflowsUpdated: Number((JSON.parse(r.summary || '{}') as { workflowsUpdated?: number }).workflowsUpdated ?? 0),
-    canRollBack: r.mode === 'apply' && (r.status === 'applied' || r.status === 'folded') && hasChanges(r),
+    canRollBack: r === newest,
   }));
 }
 
