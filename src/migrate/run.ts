@@ -120,13 +120,16 @@ export class Interrupted extends Error {
   }
 }
 
-/** The lock that keeps writing runs on one set of tables apart. */
-function lockKey(req: RunRequest): string {
-  return `stepcfg-migrate:${req.tables.schema ?? ''}.${req.tables.workflow}`;
+/**
+ * The lock that keeps writing runs on one set of tables apart: named by schema (PostgreSQL) or
+ * database (MySQL, whose GET_LOCK names are server-wide) and workflow table.
+ */
+async function lockKey(req: RunRequest, adapter: DialectAdapter): Promise<string> {
+  return `stepcfg-migrate:${req.tables.schema ?? (await adapter.defaultSchema()) ?? ''}.${req.tables.workflow}`;
 }
 
 async function takeRunLock(req: RunRequest, adapter: DialectAdapter): Promise<void> {
-  await adapter.lockRun(lockKey(req), req.lockTimeoutMs);
+  await adapter.lockRun(await lockKey(req, adapter), req.lockTimeoutMs);
 }
 
 /** Exit 4, naming the run that holds the lock: from the run table, else as the server knows it. */
@@ -138,7 +141,7 @@ async function lockedError(req: RunRequest, adapter: DialectAdapter): Promise<To
     const holder = await new Bookkeeping(adapter, schema).holder('');
     who = holder
       ? `run ${holder.id} on host ${holder.host}, pid ${holder.pid}, started ${holder.startedAt}`
-      : await adapter.lockHolder?.(lockKey(req));
+      : await adapter.lockHolder?.(await lockKey(req, adapter));
   } catch {
     // the lock is what matters; who holds it is a courtesy
   }

@@ -10,7 +10,6 @@ import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
 
-const LOCK_KEY = 'stepcfg-migrate:.workflow';
 const WRITER = fileURLToPath(new URL('../support/writer.mjs', import.meta.url));
 
 /** Holds the tool's run lock from another session, as a concurrent run would; returns the release. */
@@ -26,11 +25,11 @@ async function holdLock(db: TestDatabase): Promise<() => Promise<void>> {
   if (db.dialect === 'postgres') {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x57ec, LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [0x57ec, 'stepcfg-migrate:public.workflow']);
     return () => client.end();
   }
   const connection = await mysql.createConnection(db.url);
-  await connection.query('SELECT GET_LOCK(?, 0)', [LOCK_KEY]);
+  await connection.query('SELECT GET_LOCK(?, 0)', [`stepcfg-migrate:${db.name}.workflow`]);
   return () => connection.end();
 }
 
