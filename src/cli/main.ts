@@ -119,7 +119,9 @@ function toRequest(
   const problems: string[] = [];
   const refuse = (message: string) => problems.push(message);
   if (command !== undefined && command !== 'status' && command !== 'cleanup') {
-    refuse(`unknown command "${command}" (commands: status, cleanup; apply needs none)`);
+    // Never echo what may be a URL with a password in it.
+    const shown = command.includes('://') || command.includes('@') ? 'given' : `"${command}"`;
+    refuse(`unknown command ${shown} (commands: status, cleanup; apply needs none; the database goes with --db)`);
   }
   const mode: Mode =
     command === 'status' ? 'status' : command === 'cleanup' ? 'cleanup' : o.rollback ? 'rollback' : o.dryRun ? 'dry-run' : 'apply';
@@ -256,7 +258,7 @@ export async function main(io: Io): Promise<ExitCodeValue> {
       outcome = await runMigration({
         ...request,
         confirm,
-        origin: { host: hostname(), pid: process.pid },
+        origin: { host: hostname(), pid: process.pid, alive: processAlive },
         signal: io.signal,
         progress: progress?.update,
       });
@@ -275,9 +277,15 @@ export async function main(io: Io): Promise<ExitCodeValue> {
       fail(errorLines.join('').replace(/^error:\s*/i, '').trim() || e.message);
       return ExitCode.usage;
     }
-    if (e instanceof Interrupted && io.signal?.aborted) {
-      fail(`interrupted by ${String(io.signal.reason)}: the connection was closed, so the database rolled the transaction back; nothing was written`);
-      return signalExitCode(io.signal);
+    const aborted = (e as Error)?.name === 'AbortError'; // Ctrl-C at a confirmation prompt
+    if ((e instanceof Interrupted && io.signal?.aborted) || aborted) {
+      const signal = String(io.signal?.reason ?? 'SIGINT');
+      fail(
+        e instanceof Interrupted && e.afterCommit
+          ? `interrupted by ${signal} after part of the run had committed (MySQL/MariaDB: the fold before its drop, or a rollback's tables); run the same command again to finish it`
+          : `interrupted by ${signal}: the connection was closed, so the database rolled the transaction back; nothing was written`,
+      );
+      return signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
     }
     const error =
       e instanceof ToolError
@@ -292,6 +300,16 @@ export async function main(io: Io): Promise<ExitCodeValue> {
       if (options.report) writeReportFile(options.report, json, fail);
     }
     return error.exitCode;
+  }
+}
+
+/** Whether a process of this host runs (a `running` record of a killed run is stale). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -311,7 +329,8 @@ function confirmer(yes: boolean, io: Io, beforeAsking: () => void): (question: s
     beforeAsking();
     const rl = createInterface({ input: io.stdin, output: io.stderr });
     try {
-      return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+      const answer = await rl.question(`${question} [y/N] `, io.signal ? { signal: io.signal } : {});
+      return /^y(es)?$/i.test(answer.trim());
     } finally {
       rl.close();
     }

@@ -76,9 +76,10 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
   } catch {
     throw usageError(`cannot parse the database URL "${redactUrlText(value)}"`);
   }
-  const password = url.password === '' ? undefined : decodeURIComponent(url.password);
   const params: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (params[k] = v));
+  // libpq and psycopg2 also take the password as ?password=…
+  const password = url.password === '' ? params.password : decodeURIComponent(url.password);
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined;
   const secrets = password ? [password] : [];
   // A Unix socket, as SQLAlchemy and libpq spell it: ?host=/run/postgresql, ?unix_socket=/run/mysqld/mysqld.sock
@@ -91,14 +92,14 @@ export function parseDatabaseUrl(raw: string): DatabaseTarget {
     password,
     database,
     params,
-    display: redact(password ? value.replace(`:${url.password}@`, ':***@') : value, secrets),
+    display: redact(redactUrlText(value), secrets),
     secrets,
   };
 }
 
 /** Best effort for a URL that does not parse: hide whatever sits between `user:` and `@`. */
 function redactUrlText(value: string): string {
-  return value.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@');
+  return value.replace(/(\/\/[^/:@]*:).*@/, '$1***@').replace(/([?&]password=)[^&]*/gi, '$1***');
 }
 
 /** Where the database comes from when `--db` is absent. */

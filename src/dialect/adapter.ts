@@ -62,6 +62,10 @@ export interface DialectAdapter {
   lockRun(key: string, timeoutMs: number): Promise<void>;
   /** Who holds the run lock, as the server knows it (PostgreSQL, MySQL), when the run table cannot say. */
   lockHolder?(key: string): Promise<string | undefined>;
+  /** Whether `lockRun` takes a lock of its own (PostgreSQL, MySQL) rather than the write lock (SQLite). */
+  readonly lockRunIsSeparate: boolean;
+  /** Whether anything of this run has been committed yet (a commit, or DDL that commits on its own). */
+  readonly committed: boolean;
   /** Whether an error means that another session held a lock for longer than the timeout. */
   isLockTimeout(error: unknown): boolean;
   /** Drops the connection at once (on a signal): the database rolls back an open transaction. */
@@ -176,6 +180,7 @@ export function expandArrays(template: string, bindings: readonly unknown[]): { 
 
 /** Shared plumbing: building SQL through knex and running it on one raw connection. */
 export abstract class BaseAdapter {
+  committed = false;
   protected constructor(protected readonly knex: Knex) {}
 
   /** Compiles a knex raw template into the driver's own SQL and bindings. */

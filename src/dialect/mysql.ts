@@ -27,6 +27,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   readonly transactionalDdl = false;
   readonly rowLocks = true;
   readonly hasSchemas = true;
+  readonly lockRunIsSeparate = true;
   readonly stableWrites = true;
   private lostConnection: Error | undefined;
 
@@ -62,7 +63,9 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     const name = key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`;
     const [row] = await this.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [name, Math.max(1, Math.ceil(timeoutMs / 1000))]);
     if (Number(row?.got) !== 1) throw new LockTimeout();
-    await this.query('SET SESSION innodb_lock_wait_timeout = ?', [Math.max(1, Math.ceil(timeoutMs / 1000))]);
+    // Row locks and metadata locks (LOCK TABLES, RENAME) wait no longer than --lock-timeout either.
+    const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+    await this.query('SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?', [seconds, seconds]);
   }
 
   async lockHolder(key: string): Promise<string | undefined> {
@@ -88,6 +91,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
 
   async commit(): Promise<void> {
     await this.runNative('COMMIT', []);
+    this.committed = true;
   }
 
   async rollback(): Promise<void> {
@@ -173,6 +177,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
    * and the AUTO_INCREMENT counter. A crash between the two renames is finished by the next run.
    */
   async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+    this.committed = true; // DDL commits on its own here
     await this.query(`LOCK TABLES ${tables.map(() => '?? WRITE').join(', ')}`, tables.map((t) => qualified(t.original)));
     try {
       if (tables.some((t) => t.original.table === guard.ref.table)) {
@@ -187,6 +192,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async restoreTables(tables: KeptTable[]): Promise<void> {
+    this.committed = true; // DDL commits on its own here
     await this.renameAll(tables.map((t) => [qualified({ schema: t.original.schema, table: t.kept }), qualified(t.original)]));
   }
 

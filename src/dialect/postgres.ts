@@ -36,6 +36,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   readonly transactionalDdl = true;
   readonly rowLocks = true;
   readonly hasSchemas = true;
+  readonly lockRunIsSeparate = true;
   readonly stableWrites = false;
   private lostConnection: Error | undefined;
 
@@ -109,6 +110,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
 
   async commit(): Promise<void> {
     await this.runNative('COMMIT', []);
+    this.committed = true;
   }
 
   async rollback(): Promise<void> {

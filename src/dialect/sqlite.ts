@@ -46,6 +46,7 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   readonly transactionalDdl = true;
   readonly rowLocks = false;
   readonly hasSchemas = false;
+  readonly lockRunIsSeparate = false;
   readonly stableWrites = true;
 
   private constructor(
@@ -60,7 +61,7 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     checkDatabaseFile(file);
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: options.readOnly, fileMustExist: true, timeout: options.busyTimeoutMs });
+      db = new Database(file, { readonly: options.readOnly, fileMustExist: true, timeout: Math.max(1, Math.round(options.busyTimeoutMs)) });
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       // better-sqlite3 turns foreign keys on; the controller's SQLAlchemy connections leave them off.
       db.pragma('foreign_keys = OFF');
@@ -99,6 +100,7 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
 
   async commit(): Promise<void> {
     this.db.exec('COMMIT');
+    this.committed = true;
   }
 
   async rollback(): Promise<void> {

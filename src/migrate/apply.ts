@@ -128,7 +128,7 @@ export async function apply(ctx: Context): Promise<RunResult> {
     const blockers = [...first.blockers, ...(req.dropTable ? await dropBlockers(ctx, first) : [])];
     if (blockers.length > 0) return result(ctx, { ...first, blockers }, 'blocked', ExitCode.blocked);
     // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
-    await backupBeforeWriting(req, adapter, ctx.notes);
+    await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);
     if (!adapter.transactionalDdl) {
       createdHere = !(await book.exists());
       await book.ensureTables();
@@ -183,7 +183,10 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
       );
     }
   }
-  if (req.orphansOut) await exportLeftRows(ctx, written, req.orphansOut);
+  if (req.orphansOut) {
+    await exportLeftRows(ctx, written, req.orphansOut);
+    ctx.outputs.push(req.orphansOut);
+  }
   const kept = req.dropTable ? keptTablesFor(ctx) : [];
   const dropNow = req.dropTable && adapter.transactionalDdl;
   const guard = { ref: store.step, rows: written.summary.stepRows };

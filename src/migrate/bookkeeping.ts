@@ -146,9 +146,9 @@ export class Bookkeeping {
     return true;
   }
 
-  /** The run that holds the lock, as it recorded itself: the latest `running` one but ours. */
-  async holder(ownId: string): Promise<RunRecord | undefined> {
-    return (await this.listRuns()).filter((r) => r.status === 'running' && r.id !== ownId).at(-1);
+  /** The runs that recorded themselves as holding the lock, oldest first (a killed run's stays). */
+  async runningRecords(): Promise<RunRecord[]> {
+    return (await this.listRuns()).filter((r) => r.status === 'running');
   }
 
   /** Removes a run's `running` record (a run that ended without writing leaves nothing). */

@@ -128,7 +128,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   if (!(await req.confirm(`Roll back run ${run.id}? Workflow specs it changed get their original text back${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`))) {
     return blocked('rollback not confirmed; nothing was written', {}, ['--rollback needs --yes when there is no terminal to confirm on']);
   }
-  await backupBeforeWriting(req, adapter, ctx.notes);
+  await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);
   // MySQL/MariaDB: the tables come back first (DDL commits); the specs follow in a transaction.
   const restoredFirst = !adapter.transactionalDdl && tables.todo.length > 0;
   if (restoredFirst) await adapter.restoreTables(tables.todo, run.restoreDdl);
@@ -177,7 +177,7 @@ export function nothingToRollBack(req: RunRequest, runId: string, notes: string[
 
 /** Cleanup: removes the tool's own tables once no rollback is wanted any more. */
 export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bookkeeping, runId: string): Promise<RunResult> {
-  const ctx = { req, runId, notes: await adapter.notes() };
+  const ctx = { req, runId, notes: await adapter.notes(), outputs: [] as string[] };
   const runs = await book.listRuns();
   if (!(await book.exists())) {
     return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, { cleanup: { dropped: [] } });
@@ -194,7 +194,7 @@ export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bo
   ) {
     return result(ctx, { ...emptyPlan(), blockers: ['cleanup needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
   }
-  await backupBeforeWriting(req, adapter, ctx.notes);
+  await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);
   if (adapter.transactionalDdl) await adapter.begin('write');
   const dropped = await book.dropAll();
   if (adapter.transactionalDdl) await adapter.commit();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { Plan } from '../core/plan.js';
 import type { PlanOptions } from '../core/types.js';
 import { redact, type DatabaseTarget } from '../config/db-url.js';
@@ -30,8 +31,8 @@ export interface RunRequest {
   runId?: string;
   force: boolean;
   backupFile?: string;
-  /** Who runs it, for the run record: host name and process id. */
-  origin: { host: string; pid: number };
+  /** Who runs it, for the run record: host name and process id; `alive` tells whether a pid of this host runs. */
+  origin: { host: string; pid: number; alive?: (pid: number) => boolean };
   /** Aborted on SIGINT/SIGTERM: the connection is dropped and the database rolls back. */
   signal?: AbortSignal;
   /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
@@ -54,6 +55,8 @@ export interface Context {
   droppedBy: RunRecord | null;
   runId: string;
   startedAt: string;
+  /** Files this run wrote (orphans, backup copy): removed again if the run commits nothing. */
+  outputs: string[];
 }
 
 /** Whether a request writes (and so locks, and runs in a writing transaction). */
@@ -68,9 +71,21 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
   const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
   const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label });
   const abort = () => adapter.abort();
+  const outputs: string[] = [];
+  // A run that exits non-zero without having committed leaves no file behind either.
+  const removeOutputs = () => {
+    if (!adapter.committed) for (const file of outputs) rmSync(file, { force: true });
+  };
   req.signal?.addEventListener('abort', abort, { once: true });
   try {
-    if (writes) await takeRunLock(req, adapter);
+    if (writes) {
+      try {
+        await takeRunLock(req, adapter);
+      } catch (e) {
+        if (adapter.isLockTimeout(e)) throw await lockedError(req, adapter);
+        throw e;
+      }
+    }
     const notes: string[] = [];
     if (req.mode === 'apply' && !req.dryRun) {
       const schema = req.tables.schema ?? (await adapter.defaultSchema());
@@ -81,7 +96,10 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
       const book = new Bookkeeping(adapter, schema);
       if (req.mode === 'cleanup') return await cleanup(req, adapter, book, randomUUID());
       // Nothing recorded (never applied, or cleaned up): no step table needed to say so.
-      if (!(await book.exists())) return nothingToRollBack(req, randomUUID(), await adapter.notes());
+      if (!(await book.exists())) {
+        if (req.runId !== undefined) throw new ToolError(`no applied run "${req.runId}": this database has no run table`, ExitCode.usage);
+        return nothingToRollBack(req, randomUUID(), await adapter.notes());
+      }
     }
     const found = await preflight(adapter, req.tables, { write: writes });
     const ctx: Context = {
@@ -91,18 +109,29 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
       notes: [...found.notes, ...notes],
       runId: randomUUID(),
       startedAt: new Date().toISOString(),
+      outputs,
     };
     if (!writes) return await inspect(ctx);
     const record = runningRecord(ctx);
     const started = await ctx.book.startRun(record);
     try {
-      return req.mode === 'rollback' ? await rollback(ctx) : await apply(ctx);
+      const done = req.mode === 'rollback' ? await rollback(ctx) : await apply(ctx);
+      if (done.exitCode !== ExitCode.ok) removeOutputs();
+      return done;
     } finally {
       if (started && !req.signal?.aborted) await ctx.book.forgetRun(ctx.runId).catch(() => undefined);
     }
   } catch (e) {
-    if (req.signal?.aborted) throw new Interrupted();
-    if (adapter.isLockTimeout(e)) throw await lockedError(req, adapter);
+    removeOutputs();
+    if (req.signal?.aborted) throw new Interrupted(adapter.committed);
+    // SQLite's write lock is its run lock; elsewhere a lock timeout after the run lock is somebody
+    // else's row or table lock (the controller's, a long transaction's).
+    if (adapter.isLockTimeout(e) && !adapter.lockRunIsSeparate) throw await lockedError(req, adapter);
+    if (adapter.isLockTimeout(e)) {
+      throw new ToolError(
+        `another session kept a lock on the tables for longer than --lock-timeout (${req.lockTimeoutMs / 1000} s)${adapter.committed ? '' : '; nothing was written'}; try again when it is done`,
+      );
+    }
     await adapter.rollback().catch(() => undefined);
     if (e instanceof ToolError) throw new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
     const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
@@ -115,7 +144,8 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
 
 /** A run stopped by a signal: its connection was dropped, so the database rolled it back. */
 export class Interrupted extends Error {
-  constructor() {
+  /** Whether part of the run had already committed (MySQL: a fold before its drop; a rollback's tables). */
+  constructor(readonly afterCommit = false) {
     super('interrupted');
   }
 }
@@ -138,10 +168,12 @@ async function lockedError(req: RunRequest, adapter: DialectAdapter): Promise<To
   let who: string | undefined;
   try {
     const schema = req.tables.schema ?? (await adapter.defaultSchema());
-    const holder = await new Bookkeeping(adapter, schema).holder('');
-    who = holder
-      ? `run ${holder.id} on host ${holder.host}, pid ${holder.pid}, started ${holder.startedAt}`
-      : await adapter.lockHolder?.(await lockKey(req, adapter));
+    // A `running` record of this host whose process is gone was left by a killed run: not the holder.
+    const alive = (r: RunRecord) => r.host !== req.origin.host || (req.origin.alive?.(r.pid) ?? true);
+    const holder = (await new Bookkeeping(adapter, schema).runningRecords()).filter(alive).at(-1);
+    const server = await adapter.lockHolder?.(await lockKey(req, adapter));
+    const recorded = holder ? `run ${holder.id} on host ${holder.host}, pid ${holder.pid}, started ${holder.startedAt}` : undefined;
+    who = [recorded, server && `the server names ${server}`].filter(Boolean).join('; ') || undefined;
   } catch {
     // the lock is what matters; who holds it is a courtesy
   }
@@ -205,9 +237,10 @@ export function scan(ctx: Context, options: Partial<ScanOptions> = {}): Promise<
 }
 
 /** `--backup-file`: a complete copy of the database (SQLite online backup), mode 0600, before writing. */
-export async function backupBeforeWriting(req: RunRequest, adapter: DialectAdapter, notes: string[]): Promise<void> {
+export async function backupBeforeWriting(req: RunRequest, adapter: DialectAdapter, notes: string[], outputs: string[]): Promise<void> {
   if (!req.backupFile) return;
   if (!adapter.backupFile) throw new ToolError('--backup-file works with SQLite only', ExitCode.usage);
+  outputs.push(req.backupFile);
   await adapter.backupFile(req.backupFile);
   notes.push(`a complete copy of the database was written to ${req.backupFile} before any change`);
 }

@@ -50,6 +50,7 @@ describe('the installed command', () => {
     [['--db', 'x.db', '--quiet', '--verbose'], /--quiet and --verbose/],
     [['status', '--db', 'x.db', '--dry-run'], /status never writes/],
     [['migrate', '--db', 'x.db'], /unknown command "migrate"/],
+    [['postgresql://u:Sekr3tPW@h/db'], /unknown command given \(.*the database goes with --db\)/],
     [['--db', 'oracle://h/db'], /unsupported database URL scheme/],
     [['--db', 'x.db', '--lock-timeout', 'soon'], /--lock-timeout takes a positive number/],
     [['--db', 'x.db', '--run', 'abc'], /--run and --force go with --rollback/],

@@ -57,3 +57,20 @@ describe('Unix sockets', () => {
     expect(parseDatabaseUrl('mysql+pymysql://root@/genai?unix_socket=/run/mysqld/mysqld.sock')).toMatchObject({ host: '/run/mysqld/mysqld.sock' });
   });
 });
+
+describe('passwords in other places of a URL', () => {
+  it('takes ?password= as the password and hides it; hides an unencoded one in a URL that does not parse', () => {
+    const t = parseDatabaseUrl('postgresql://u@h/db?password=Sekr3tPW');
+    expect(t).toMatchObject({ password: 'Sekr3tPW' });
+    expect(t.display).not.toContain('Sekr3tPW');
+    for (const url of ['postgresql://u:pa/Sekr3t@h:5432/db', 'mysql://root:Sekr3t/x@h/db']) {
+      let message = '';
+      try {
+        parseDatabaseUrl(url);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).not.toContain('Sekr3t');
+    }
+  });
+});
