@@ -256,12 +256,20 @@ export function pyJsonString(s: string): string {
   return out + '"';
 }
 
+/** How a value is written: strings, numbers, separators, and whether keys are sorted. */
+interface JsonStyle {
+  string(s: string): string;
+  number(literal: string): string;
+  comma: string;
+  colon: string;
+  sortKeys: boolean;
+}
+
 /**
- * A value written as Python's `json.dumps` writes what `json.loads` read from it: `", "` and
- * `": "` separators, strings with `\\uXXXX` escapes, a repeated key once (at its first place, with
- * its last value), and every number literal exactly as it was. Iterative, like the parser.
+ * Writes a value in a style. A repeated key appears once, with its last value, at its first
+ * place (as Python's dict reads it) unless keys are sorted. Iterative, like the parser.
  */
-export function pyJsonDumps(node: JsonNode): string {
+function writeJson(node: JsonNode, style: JsonStyle): string {
   type Task = { node: JsonNode } | { literal: string };
   const out: string[] = [];
   const todo: Task[] = [{ node }];
@@ -275,20 +283,31 @@ export function pyJsonDumps(node: JsonNode): string {
       continue;
     }
     const n = task.node;
-    if (n.kind === 'string') out.push(pyJsonString(n.value));
+    if (n.kind === 'string') out.push(style.string(n.value));
+    else if (n.kind === 'number') out.push(style.number(n.value));
     else if (n.kind === 'array') {
       const parts: Task[] = [{ literal: '[' }];
-      n.items.forEach((item, i) => parts.push(...(i > 0 ? [{ literal: ', ' }] : []), { node: item }));
+      n.items.forEach((item, i) => parts.push(...(i > 0 ? [{ literal: style.comma }] : []), { node: item }));
       push([...parts, { literal: ']' }]);
     } else if (n.kind === 'object') {
       const last = new Map<string, JsonNode>();
-      for (const e of n.entries) last.set(e.key, e.node); // Map keeps the first insertion's place
+      for (const e of n.entries) last.set(e.key, e.node); // a Map keeps the first insertion's place
+      const keys = style.sortKeys ? [...last.keys()].sort(compareCodePoints) : [...last.keys()];
       const parts: Task[] = [{ literal: '{' }];
-      [...last].forEach(([key, value], i) => parts.push({ literal: `${i > 0 ? ', ' : ''}${pyJsonString(key)}: ` }, { node: value }));
+      keys.forEach((key, i) => parts.push({ literal: `${i > 0 ? style.comma : ''}${style.string(key)}${style.colon}` }, { node: last.get(key) as JsonNode }));
       push([...parts, { literal: '}' }]);
-    } else out.push(n.value);
+    } else out.push(n.kind);
   }
   return out.join('');
+}
+
+/**
+ * A value written as Python's `json.dumps` writes what `json.loads` read from it: `", "` and
+ * `": "` separators, strings with `\\uXXXX` escapes, a repeated key once (at its first place, with
+ * its last value), and every number literal exactly as it was.
+ */
+export function pyJsonDumps(node: JsonNode): string {
+  return writeJson(node, { string: pyJsonString, number: (literal) => literal, comma: ', ', colon: ': ', sortKeys: false });
 }
 
 /** A number literal in a canonical form, so that `1`, `1.0` and `1e0` compare equal (as in Python). */
@@ -307,57 +326,10 @@ export function canonicalNumber(literal: string): string {
 
 /**
  * A canonical text of a value for equality: object keys deduplicated (last wins) and sorted by
- * code point, numbers canonical, no whitespace. Iterative, like the parser.
+ * code point, numbers canonical, no whitespace.
  */
 export function canonicalJson(node: JsonNode): string {
-  type Task = { node: JsonNode } | { literal: string };
-  const out: string[] = [];
-  const todo: Task[] = [{ node }];
-  while (todo.length > 0) {
-    const task = todo.pop() as Task;
-    if ('literal' in task) {
-      out.push(task.literal);
-      continue;
-    }
-    const n = task.node;
-    switch (n.kind) {
-      case 'string':
-        out.push(JSON.stringify(n.value));
-        break;
-      case 'number':
-        out.push(canonicalNumber(n.value));
-        break;
-      case 'true':
-      case 'false':
-      case 'null':
-        out.push(n.kind);
-        break;
-      case 'array': {
-        const parts: Task[] = [{ literal: '[' }];
-        n.items.forEach((item, i) => {
-          if (i > 0) parts.push({ literal: ',' });
-          parts.push({ node: item });
-        });
-        parts.push({ literal: ']' });
-        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i] as Task);
-        break;
-      }
-      case 'object': {
-        const last = new Map<string, JsonNode>();
-        for (const e of n.entries) last.set(e.key, e.node);
-        const keys = [...last.keys()].sort(compareCodePoints);
-        const parts: Task[] = [{ literal: '{' }];
-        keys.forEach((key, i) => {
-          parts.push({ literal: (i > 0 ? ',' : '') + JSON.stringify(key) + ':' });
-          parts.push({ node: last.get(key) as JsonNode });
-        });
-        parts.push({ literal: '}' });
-        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i] as Task);
-        break;
-      }
-    }
-  }
-  return out.join('');
+  return writeJson(node, { string: (s) => JSON.stringify(s), number: canonicalNumber, comma: ',', colon: ':', sortKeys: true });
 }
 
 /** Compares two strings by Unicode code point (not UTF-16 unit, not locale). */

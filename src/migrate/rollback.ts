@@ -40,7 +40,7 @@ async function tablesToRestore(adapter: DialectAdapter, tables: KeptTable[]): Pr
  * refused, or with `--force` given back their old `step_configurations` and keep the rest.
  */
 async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>> {
-  const { adapter, book, store, req } = ctx;
+  const { book, store, req } = ctx;
   const out = { workflowsRestored: 0, drifted: [] as RollbackResult['drifted'], forced: 0 };
   for await (const page of book.backupsOf(run.id, req.batchSize)) {
     const current = await store.workflowsByKeys(page, write);
@@ -65,7 +65,6 @@ async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promi
     }
     if (write && (req.force || out.drifted.length === 0)) await store.writeSpecs(writes);
   }
-  void adapter;
   return out;
 }
 
