@@ -135,7 +135,8 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
     await adapter.rollback().catch(() => undefined);
     if (e instanceof ToolError) throw new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
     const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
-    throw new ToolError(redact(`${line}; nothing was written`, secrets), ExitCode.runtime, { cause: e });
+    const outcome = adapter.committed ? 'part of the run had committed: run the same command again to finish it' : 'nothing was written';
+    throw new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
   } finally {
     req.signal?.removeEventListener('abort', abort);
     await adapter.close().catch(() => undefined);
