@@ -112,7 +112,16 @@ export async function apply(ctx: Context): Promise<RunResult> {
     const names = keptTablesFor(ctx).map((t) => t.original.table).join(' and ');
     const question = `Drop ${names} after the fold? (they are kept as ${TOOL_PREFIX}* tables until cleanup, for --rollback)`;
     if (!(await req.confirm(question))) {
-      return result(ctx, { ...emptyPlan(), blockers: ['--drop-table needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
+      // Refused, but the report still shows what the run would have done (a read-only pass).
+      await adapter.begin('read');
+      let plan: Plan;
+      try {
+        plan = await scan(ctx);
+      } finally {
+        await adapter.rollback();
+      }
+      const blockers = [...plan.blockers, '--drop-table needs --yes when there is no terminal to confirm on'];
+      return result(ctx, { ...plan, blockers }, 'blocked', ExitCode.blocked);
     }
   }
   let createdHere = false;

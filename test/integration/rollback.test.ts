@@ -101,6 +101,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       const unconfirmed = await cli(['--db', db.url, '--drop-table', '--orphans-out', freshFile('o.json'), '--json']);
       expect(unconfirmed.code).toBe(3);
       expect(unconfirmed.json().blockers.join()).toContain('--yes');
+      expect(unconfirmed.json().summary).toMatchObject({ stepRows: 25, folded: 22, orphans: 3 }); // what it would have done
       const existing = freshFile('exists.json');
       writeFileSync(existing, 'keep me');
       const clobber = await cli(['--db', db.url, '--drop-table', '--yes', '--orphans-out', existing]);
