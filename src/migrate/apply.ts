@@ -2,10 +2,10 @@ import type { Plan } from '../core/plan.js';
 import type { Summary } from '../core/types.js';
 import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
 import { ExitCode, ToolError } from '../errors.js';
-import { specHash, TOOL_PREFIX, type Bookkeeping, type RunRecord } from './bookkeeping.js';
+import { specHash, TOOL_PREFIX, type Bookkeeping } from './bookkeeping.js';
 import { writeOrphansFile, type LeftRow } from './orphans-file.js';
 import { emptyPlan } from './report.js';
-import { backupBeforeWriting, result, scan, type Context, type RunResult } from './run.js';
+import { backupBeforeWriting, result, runRecord, scan, type Context, type RunResult } from './run.js';
 
 const COUNTED: (keyof Summary)[] = ['stepRows', 'folded', 'unchanged', 'workflowsUpdated', 'orphans', 'conflicts', 'invalid'];
 
@@ -202,15 +202,9 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
   const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
   if (dropNow && !dropped.kept) throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
   const captured = dropped.captured;
-  const run: RunRecord = {
-    id: ctx.runId,
-    mode: 'apply',
+  const run = runRecord(ctx, {
     status: req.dropTable && !dropNow ? 'folded' : 'applied',
-    startedAt: ctx.startedAt,
     finishedAt: new Date().toISOString(),
-    host: req.origin.host,
-    pid: req.origin.pid,
-    toolVersion: req.toolVersion,
     stepTable: store.step.table,
     workflowTable: store.workflow.table,
     options: JSON.stringify({ ...req.plan, dropTable: req.dropTable, orphansOut: req.orphansOut ?? null }),
@@ -219,9 +213,7 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
     keptStepTable: kept.find((t) => t.original.table === store.step.table)?.kept ?? null,
     keptLabelsTable: kept.find((t) => t.original.table !== store.step.table)?.kept ?? null,
     restoreDdl: captured,
-    rolledBackBy: null,
-    rolledBackAt: null,
-  };
+  });
   await book.saveRun(run);
   await adapter.commit();
   if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)));

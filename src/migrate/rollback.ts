@@ -3,7 +3,7 @@ import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js
 import { ExitCode, ToolError } from '../errors.js';
 import { specHash, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { emptyPlan, type RollbackResult } from './report.js';
-import { backupBeforeWriting, hasChanges, result, type Context, type RunRequest, type RunResult } from './run.js';
+import { backupBeforeWriting, hasChanges, result, runRecord, type Context, type RunRequest, type RunResult } from './run.js';
 
 /** The run a rollback undoes: `--run ID` (or a unique prefix of it), else the latest that changed something. */
 function chooseRun(runs: RunRecord[], wanted: string | undefined): RunRecord | undefined {
@@ -144,26 +144,17 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   const finishedAt = new Date().toISOString();
   await book.updateRun(run.id, { status: 'rolled_back', rolledBackBy: ctx.runId, rolledBackAt: finishedAt });
   const done = summary({ ...found, tablesRestored: tables.todo.map((t) => t.original.table), message: `run ${run.id} rolled back` });
-  await book.saveRun({
-    id: ctx.runId,
-    mode: 'rollback',
-    status: 'done',
-    startedAt: ctx.startedAt,
-    finishedAt,
-    host: req.origin.host,
-    pid: req.origin.pid,
-    toolVersion: req.toolVersion,
-    stepTable: run.stepTable,
-    workflowTable: run.workflowTable,
-    options: JSON.stringify({ run: run.id, force: req.force }),
-    summary: JSON.stringify(done),
-    tableDropped: false,
-    keptStepTable: null,
-    keptLabelsTable: null,
-    restoreDdl: null,
-    rolledBackBy: null,
-    rolledBackAt: null,
-  });
+  await book.saveRun(
+    runRecord(ctx, {
+      status: 'done',
+      finishedAt,
+      stepTable: run.stepTable,
+      workflowTable: run.workflowTable,
+      options: JSON.stringify({ run: run.id, force: req.force }),
+      summary: JSON.stringify(done),
+    }),
+  );
+
   await adapter.commit();
   return result(ctx, emptyPlan(), 'done', ExitCode.ok, { rollback: done });
 }

@@ -112,8 +112,7 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
       outputs,
     };
     if (!writes) return await inspect(ctx);
-    const record = runningRecord(ctx);
-    const started = await ctx.book.startRun(record);
+    const started = await ctx.book.startRun(runRecord(ctx));
     try {
       const done = req.mode === 'rollback' ? await rollback(ctx) : await apply(ctx);
       if (done.exitCode !== ExitCode.ok) removeOutputs();
@@ -184,8 +183,8 @@ async function lockedError(req: RunRequest, adapter: DialectAdapter): Promise<To
   );
 }
 
-/** The `running` record of a writing run, replaced by its final record when it commits. */
-function runningRecord(ctx: Context): RunRecord {
+/** A run's record: who and when from the context, the rest as given (by default a `running` marker). */
+export function runRecord(ctx: Context, fields: Partial<RunRecord> = {}): RunRecord {
   return {
     id: ctx.runId,
     mode: ctx.req.mode === 'rollback' ? 'rollback' : 'apply',
@@ -205,6 +204,7 @@ function runningRecord(ctx: Context): RunRecord {
     restoreDdl: null,
     rolledBackBy: null,
     rolledBackAt: null,
+    ...fields,
   };
 }
 
