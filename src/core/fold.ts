@@ -1,7 +1,7 @@
 import {
   canonicalJson,
   getMember,
-  pyJsonDumps,
+  pyJsonDumpsFrom,
   pyJsonString,
   sourceOf,
   tryParseJson,
@@ -9,7 +9,7 @@ import {
   type JsonNode,
   type JsonObject,
 } from './json.js';
-import { compareCreatedName } from './order.js';
+import { sortByCreatedName } from './order.js';
 import type {
   Conflict,
   GroupPlan,
@@ -25,11 +25,11 @@ import type {
 /** The key of `workflow.spec` that receives the items. */
 export const TARGET_KEY = 'step_configurations';
 
-/** The item a step row becomes: its JSON text and a canonical form for comparison. */
+/** The item a step row becomes: its JSON text, and a canonical form for comparison (made on demand). */
 export interface StepItem {
   name: string;
   text: string;
-  canonical: string;
+  canonical(): string;
 }
 
 type StepReading = { item: StepItem; warnings: SpecWarning[] } | { reason: string; warnings: SpecWarning[] };
@@ -100,15 +100,19 @@ export function readStepRow(row: StepRow): StepReading {
   const hasBranch = branch !== undefined && branch.kind === 'string';
   const hasKwargs = kwargs !== undefined && kwargs.kind === 'object';
   const name = row.name;
+  const source = row.spec;
   const text =
-    `{"name": ${pyJsonString(name)}, "step_name": ${pyJsonDumps(stepName)}, ` +
-    `"branch": ${hasBranch ? pyJsonDumps(branch) : '"default"'}, ` +
-    `"kwargs": ${hasKwargs ? pyJsonDumps(kwargs) : '{}'}}`;
-  const canonical =
-    `{"branch":${hasBranch ? canonicalJson(branch) : '"default"'},` +
-    `"kwargs":${hasKwargs ? canonicalJson(kwargs) : '{}'},` +
-    `"name":${JSON.stringify(name)},"step_name":${canonicalJson(stepName)}}`;
-  return { item: { name, text, canonical }, warnings };
+    `{"name": ${pyJsonString(name)}, "step_name": ${pyJsonDumpsFrom(source, stepName)}, ` +
+    `"branch": ${hasBranch ? pyJsonDumpsFrom(source, branch) : '"default"'}, ` +
+    `"kwargs": ${hasKwargs ? pyJsonDumpsFrom(source, kwargs) : '{}'}}`;
+  // Needed only when the workflow already has an item of this name: most rows never make it.
+  let canonical: string | undefined;
+  const canonicalOf = () =>
+    (canonical ??=
+      `{"branch":${hasBranch ? canonicalJson(branch) : '"default"'},` +
+      `"kwargs":${hasKwargs ? canonicalJson(kwargs) : '{}'},` +
+      `"name":${JSON.stringify(name)},"step_name":${canonicalJson(stepName)}}`);
+  return { item: { name, text, canonical: canonicalOf }, warnings };
 }
 
 /** A workflow row's spec, read: its root object (null for NULL/`null`) and its item array. */
@@ -209,7 +213,7 @@ export function planWorkflowGroup(
   // Every row with a name counts, valid or not: a twin of an invalid row is a duplicate too.
   const nameCount = new Map<string, number>();
   for (const row of steps) if (row.name) nameCount.set(row.name, (nameCount.get(row.name) ?? 0) + 1);
-  const placeable: typeof valid = [];
+  let placeable: typeof valid = [];
   for (const v of valid) {
     if (badWorkflow) {
       const w = badWorkflow.row;
@@ -221,7 +225,7 @@ export function planWorkflowGroup(
     }
   }
   if (badWorkflow) return plan;
-  placeable.sort((a, b) => compareCreatedName(a.row, b.row));
+  placeable = sortByCreatedName(placeable, (p) => p.row);
 
   const placed = new Set<StepRow>();
   const blocked = new Set<StepRow>();
@@ -237,7 +241,7 @@ export function planWorkflowGroup(
         continue;
       }
       const [node] = existing as [JsonNode];
-      if (existing.length === 1 && canonicalJson(node) === item.canonical) continue;
+      if (existing.length === 1 && canonicalJson(node) === item.canonical()) continue;
       const reason =
         existing.length > 1
           ? `the workflow's ${TARGET_KEY} already holds ${existing.length} items of this name`

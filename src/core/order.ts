@@ -27,15 +27,36 @@ interface Ordered {
   name: string | null;
 }
 
+interface Keyed<T> {
+  item: T;
+  created: string | null;
+  name: string;
+  at: bigint | null;
+}
+
+function compareKeyed<T>(a: Keyed<T>, b: Keyed<T>): number {
+  const x = a.at;
+  const y = b.at;
+  if (x !== null && y !== null && x !== y) return x < y ? -1 : 1;
+  if ((x === null) !== (y === null)) return x === null ? 1 : -1;
+  if (x === null && a.created !== b.created) return compareCodePoints(a.created ?? '', b.created ?? '');
+  return compareCodePoints(a.name, b.name);
+}
+
+const keyed = <T>(item: T, row: Ordered): Keyed<T> => ({ item, created: row.created, name: row.name ?? '', at: createdInstant(row.created) });
+
 /**
  * Orders rows by (`created`, `name`): instants first, ties by name in code-point order.
  * Rows whose `created` is not a timestamp come last, by their text.
  */
 export function compareCreatedName(a: Ordered, b: Ordered): number {
-  const x = createdInstant(a.created);
-  const y = createdInstant(b.created);
-  if (x !== null && y !== null && x !== y) return x < y ? -1 : 1;
-  if ((x === null) !== (y === null)) return x === null ? 1 : -1;
-  if (x === null && a.created !== b.created) return compareCodePoints(a.created ?? '', b.created ?? '');
-  return compareCodePoints(a.name ?? '', b.name ?? '');
+  return compareKeyed(keyed(a, a), keyed(b, b));
+}
+
+/** Sorts items by their rows' (`created`, `name`), reading each `created` once. */
+export function sortByCreatedName<T>(items: T[], row: (item: T) => Ordered): T[] {
+  return items
+    .map((item) => keyed(item, row(item)))
+    .sort(compareKeyed)
+    .map((k) => k.item);
 }
