@@ -344,9 +344,11 @@ function emit(
   colorFor: (stream: Io['stdout'], level: number | undefined) => InstanceType<typeof Chalk>,
   fail: (message: string) => void,
 ): void {
-  const json = JSON.stringify(report, null, 2) + '\n';
-  if (options.report) writeReportFile(options.report, json, fail);
-  if (options.json) io.stdout.write(json);
+  if (options.report || options.json) {
+    const json = JSON.stringify(report, null, 2) + '\n';
+    if (options.report) writeReportFile(options.report, json, fail);
+    if (options.json) io.stdout.write(json);
+  }
   if (options.quiet) return;
   const stream = options.json ? io.stderr : io.stdout;
   const level = stream === io.stderr ? supportsColorStderr : supportsColor;
