@@ -1,3 +1,4 @@
+import { openSync, writeSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import type { Dialect } from '../config/db-url.js';
 
@@ -19,6 +20,30 @@ export interface SpecWrite {
   version: string | null;
   spec: string | null;
 }
+
+/** A workflow spec an apply will write, with the fingerprint of it the run keeps. */
+export interface StagedSpec {
+  uid: string;
+  version: string;
+  spec: string;
+  hash: string;
+}
+
+/** Where the staged specs go and what writing them records. */
+export interface StageTarget {
+  workflow: TableRef;
+  specType: string;
+  hasVersion: boolean;
+  backups: TableRef;
+  runId: string;
+  /** How many rows were staged: each must match exactly one workflow row. */
+  count: number;
+}
+
+/** The session's temporary table that holds the specs of a run until its plan is complete. */
+export const STAGE_TABLE = 'stepcfg_migrate_stage';
+/** Staged rows per INSERT (four values each; the statement also stays under about 4 MB). */
+export const STAGE_ROWS_PER_INSERT = 1000;
 
 /** A table kept aside under another name in the same schema, instead of being dropped. */
 export interface KeptTable {
@@ -82,17 +107,37 @@ export interface DialectAdapter {
   isJsonCapable(type: string): boolean;
   /** A select-list expression giving a column's stored value as text (JSON and timestamps). */
   asText(column: string): string;
-  /**
-   * A select-list expression for a JSON column read so that no byte is lost: text, or (SQLite,
-   * where TEXT may hold any bytes) the raw bytes, which the store decodes and checks as UTF-8.
-   */
+  /** Whether a column of this type gives back JSON text exactly as it was written. */
+  keepsJsonText(type: string): boolean;
+  /** A select-list expression for a JSON column as text (on SQLite: as stored, text or bytes). */
   asJsonText(column: string): string;
+  /**
+   * SQLite only, where TEXT may hold any bytes and reading it as text replaces bad ones with
+   * U+FFFD: an expression for the raw bytes, read again for the rows whose text shows one.
+   */
+  asJsonBytes?(column: string): string;
   /** The schema used when `--schema` is absent. */
   defaultSchema(): Promise<string | undefined>;
   /** Facts worth showing before planning: server version, SQLite foreign-key setting, … */
   notes(): Promise<string[]>;
   /** Problems that would stop a write (permissions, read-only files); empty when none. */
   writeProblems(refs: TableRef[]): Promise<string[]>;
+  /**
+   * Creates (empty) the session's temporary table for staged specs, inside the transaction: the
+   * plan of an apply is staged there, batch by batch, and nothing touches the database's own
+   * tables until the plan is complete.
+   */
+  openStage(workflow: TableRef, hasVersion: boolean): Promise<void>;
+  /** Adds specs to the stage, in a few multi-row statements. */
+  stage(rows: StagedSpec[]): Promise<void>;
+  /**
+   * Writes the stage in two set-based statements: the original spec of every staged workflow row
+   * into the backups table (run id, key, original text, the hash of what is written), then the
+   * new specs. Throws when the staged rows no longer match as many workflow rows.
+   */
+  writeStage(target: StageTarget): Promise<void>;
+  /** Drops the stage if it is still there (a temporary table outlives the transaction on MySQL). */
+  closeStage(): Promise<void>;
   /** Writes the specs of many workflow rows in as few statements as the database allows. */
   updateSpecs(ref: TableRef, specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void>;
   /** Foreign keys of other tables that point at `ref` (the tables that would break if it went). */
@@ -178,10 +223,21 @@ export function expandArrays(template: string, bindings: readonly unknown[]): { 
   return { template: sql, bindings: out };
 }
 
+/**
+ * `STEPCFG_SQL_LOG=FILE` appends every statement the tool sends, one line each: for debugging,
+ * and for the test that checks that statements do not grow with the rows.
+ */
+const sqlLog = process.env.STEPCFG_SQL_LOG ? openSync(process.env.STEPCFG_SQL_LOG, 'a') : null;
+
 /** Shared plumbing: building SQL through knex and running it on one raw connection. */
 export abstract class BaseAdapter {
   committed = false;
   protected constructor(protected readonly knex: Knex) {}
+
+  /** Notes a statement about to be sent (see `STEPCFG_SQL_LOG`). */
+  protected trace(sql: string): void {
+    if (sqlLog !== null) writeSync(sqlLog, `${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+  }
 
   /** Compiles a knex raw template into the driver's own SQL and bindings. */
   protected compile(template: string, bindings: readonly unknown[] = []): { sql: string; bindings: unknown[] } {
@@ -197,6 +253,16 @@ export abstract class BaseAdapter {
 
   /** Runs SQL already in the driver's own form. */
   protected abstract runNative<T>(sql: string, bindings: unknown[]): Promise<T[]>;
+
+  /** Inserts staged specs into the stage table (named as this dialect reaches it), in chunks. */
+  protected async insertStaged(table: string, rows: StagedSpec[]): Promise<void> {
+    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length)) {
+      await this.query(
+        `INSERT INTO ${table} (uid, version, spec, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]),
+      );
+    }
+  }
 
   query<T = Record<string, unknown>>(template: string, bindings: readonly unknown[] = []): Promise<T[]> {
     const compiled = this.compile(template, bindings);

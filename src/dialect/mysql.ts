@@ -12,6 +12,9 @@ import {
   type ForeignKeyRef,
   type KeptTable,
   type SpecWrite,
+  type StagedSpec,
+  type StageTarget,
+  STAGE_TABLE,
   type TableRef,
   type TransactionMode,
 } from './adapter.js';
@@ -55,6 +58,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
 
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     if (this.lostConnection) throw this.lostConnection;
+    this.trace(sql);
     const [rows] = await this.connection.query(sql, bindings);
     return (Array.isArray(rows) ? rows : []) as T[];
   }
@@ -120,6 +124,10 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     return this.quote(column); // dateStrings and jsonStrings make the driver hand over the text
   }
 
+  keepsJsonText(type: string): boolean {
+    return type !== 'json'; // MariaDB's JSON is LONGTEXT; MySQL's JSON is stored binary and re-serialised
+  }
+
   asJsonText(column: string): string {
     return this.asText(column);
   }
@@ -141,6 +149,46 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     return Number(row?.ro) === 1 ? ['the server is read-only (read_only=ON)'] : [];
   }
 
+  async openStage(workflow: TableRef, hasVersion: boolean): Promise<void> {
+    // TEMPORARY tables neither commit the transaction nor show to other sessions. Their key
+    // columns are made by CREATE … SELECT, so they carry the workflow table's own types and collations.
+    await this.runNative(`DROP TEMPORARY TABLE IF EXISTS ${STAGE_TABLE}`, []);
+    await this.query(
+      `CREATE TEMPORARY TABLE ${STAGE_TABLE} (spec LONGTEXT, hash VARCHAR(64)) ENGINE=InnoDB
+       SELECT uid, ${hasVersion ? 'version' : "'' AS version"} FROM ?? WHERE 1 = 0`,
+      [qualified(workflow)],
+    );
+  }
+
+  async stage(rows: StagedSpec[]): Promise<void> {
+    await this.insertStaged(STAGE_TABLE, rows);
+  }
+
+  async writeStage(t: StageTarget): Promise<void> {
+    // The BINARY comparisons keep case- and accent-insensitive collations from matching a neighbour.
+    const on = t.hasVersion
+      ? 'w.uid = s.uid AND w.version = s.version AND BINARY w.uid = BINARY s.uid AND BINARY w.version = BINARY s.version'
+      : 'w.uid = s.uid AND BINARY w.uid = BINARY s.uid';
+    const saved = this.compile(
+      `INSERT INTO ?? (run_id, workflow_uid, workflow_version, original_spec, written_hash)
+       SELECT ?, s.uid, s.version, w.spec, s.hash FROM ${STAGE_TABLE} AS s JOIN ?? AS w ON ${on}`,
+      [qualified(t.backups), t.runId, qualified(t.workflow)],
+    );
+    this.trace(saved.sql);
+    const [inserted] = await this.connection.query(saved.sql, saved.bindings);
+    const update = this.compile(`UPDATE ?? AS w JOIN ${STAGE_TABLE} AS s ON ${on} SET w.spec = s.spec`, [qualified(t.workflow)]);
+    this.trace(update.sql);
+    const [result] = await this.connection.query(update.sql, update.bindings);
+    const matched = Number(/Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? -1);
+    if ((inserted as mysql.ResultSetHeader).affectedRows !== t.count || matched !== t.count) {
+      throw new ToolError('workflow rows changed during the run; nothing was written');
+    }
+  }
+
+  async closeStage(): Promise<void> {
+    if (!this.lostConnection) await this.runNative(`DROP TEMPORARY TABLE IF EXISTS ${STAGE_TABLE}`, []);
+  }
+
   async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
     for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0)) {
       const select = hasVersion ? 'SELECT ? AS uid, ? AS version, ? AS spec' : 'SELECT ? AS uid, ? AS spec';
@@ -153,6 +201,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
         `UPDATE ?? AS w JOIN (${chunk.map(() => select).join(' UNION ALL ')}) AS v ON ${on} SET w.spec = v.spec`,
         [qualified(ref), ...bindings],
       );
+      this.trace(compiled.sql);
       const [result] = await this.connection.query(compiled.sql, compiled.bindings);
       const matched = Number(/Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? chunk.length);
       if (matched !== chunk.length) throw new ToolError('workflow rows changed during the run; nothing was written');

@@ -10,6 +10,9 @@ import {
   type ForeignKeyRef,
   type KeptTable,
   type SpecWrite,
+  type StagedSpec,
+  type StageTarget,
+  STAGE_TABLE,
   type TableRef,
   type TransactionMode,
 } from './adapter.js';
@@ -72,6 +75,7 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
 
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     if (this.lostConnection) throw this.lostConnection;
+    this.trace(sql);
     const result = await this.client.query({ text: sql, values: bindings });
     return result.rows as T[];
   }
@@ -139,6 +143,10 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     return `CAST(${this.quote(column)} AS TEXT)`;
   }
 
+  keepsJsonText(type: string): boolean {
+    return type !== 'jsonb'; // json and text keep the input text; jsonb re-serialises it
+  }
+
   asJsonText(column: string): string {
     return this.asText(column);
   }
@@ -165,6 +173,39 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
       if (!row?.ok) problems.push(`the database user may not UPDATE ${qualified(ref)}`);
     }
     return problems;
+  }
+
+  async openStage(): Promise<void> {
+    await this.runNative(`DROP TABLE IF EXISTS pg_temp.${STAGE_TABLE}`, []);
+    await this.runNative(`CREATE TEMP TABLE ${STAGE_TABLE} (uid text NOT NULL, version text NOT NULL, spec text NOT NULL, hash text NOT NULL) ON COMMIT DROP`, []);
+  }
+
+  async stage(rows: StagedSpec[]): Promise<void> {
+    await this.insertStaged(`pg_temp.${STAGE_TABLE}`, rows);
+  }
+
+  async writeStage(t: StageTarget): Promise<void> {
+    if (!JSON_TYPES.includes(t.specType)) throw new ToolError(`unsupported spec column type ${t.specType}`);
+    const cast = t.specType === 'character varying' ? 'text' : t.specType;
+    const stage = `pg_temp.${STAGE_TABLE}`;
+    const on = `w.uid = s.uid${t.hasVersion ? ' AND w.version = s.version' : ''}`;
+    // A temporary table has no statistics until analysed; the planner needs them for the joins.
+    await this.runNative(`ANALYZE ${stage}`, []);
+    const saved = await this.query(
+      `INSERT INTO ?? (run_id, workflow_uid, workflow_version, original_spec, written_hash)
+       SELECT ?, s.uid, s.version, CAST(w.spec AS text), s.hash FROM ${stage} AS s JOIN ?? AS w ON ${on} RETURNING 1`,
+      [qualified(t.backups), t.runId, qualified(t.workflow)],
+    );
+    const updated = await this.query(`UPDATE ?? AS w SET spec = CAST(s.spec AS ${cast}) FROM ${stage} AS s WHERE ${on} RETURNING 1`, [
+      qualified(t.workflow),
+    ]);
+    if (saved.length !== t.count || updated.length !== t.count) {
+      throw new ToolError('workflow rows changed during the run; nothing was written');
+    }
+  }
+
+  async closeStage(): Promise<void> {
+    if (!this.lostConnection) await this.runNative(`DROP TABLE IF EXISTS pg_temp.${STAGE_TABLE}`, []);
   }
 
   async updateSpecs(ref: TableRef, specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { ToolError } from '../errors.js';
 import {
   BaseAdapter,
+  chunks,
   sqlBuilder,
   qualified,
   type ColumnInfo,
@@ -11,11 +12,16 @@ import {
   type ForeignKeyRef,
   type KeptTable,
   type SpecWrite,
+  type StagedSpec,
+  type StageTarget,
+  STAGE_TABLE,
   type TableRef,
   type TransactionMode,
 } from './adapter.js';
 
 const HEADER = 'SQLite format 3\0';
+/** Rows per UPDATE … FROM (VALUES …): three variables each, well under SQLite's 32766. */
+const ROWS_PER_UPDATE = 1000;
 
 /** Checks that a path is an existing SQLite file before anything opens (and so creates) it. */
 function checkDatabaseFile(file: string): void {
@@ -71,8 +77,19 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     return new SqliteAdapter(db, file);
   }
 
+  /** Prepares a statement, noting it as sent. */
+  private statement(sql: string): Database.Statement {
+    this.trace(sql);
+    return this.db.prepare(sql);
+  }
+
+  private exec(sql: string): void {
+    this.trace(sql);
+    this.db.exec(sql);
+  }
+
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
-    const statement = this.db.prepare(sql);
+    const statement = this.statement(sql);
     if (statement.reader) return statement.all(...bindings) as T[];
     statement.run(...bindings);
     return [];
@@ -95,16 +112,16 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async begin(mode: TransactionMode): Promise<void> {
-    this.db.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+    this.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
   }
 
   async commit(): Promise<void> {
-    this.db.exec('COMMIT');
+    this.exec('COMMIT');
     this.committed = true;
   }
 
   async rollback(): Promise<void> {
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.db.inTransaction) this.exec('ROLLBACK');
   }
 
   async close(): Promise<void> {
@@ -128,7 +145,15 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     return `CAST(${this.quote(column)} AS TEXT)`;
   }
 
+  keepsJsonText(type: string): boolean {
+    return true;
+  }
+
   asJsonText(column: string): string {
+    return this.quote(column);
+  }
+
+  asJsonBytes(column: string): string {
     return `CAST(${this.quote(column)} AS BLOB)`;
   }
 
@@ -159,16 +184,49 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     return problems;
   }
 
+  async openStage(): Promise<void> {
+    this.exec(`DROP TABLE IF EXISTS temp.${STAGE_TABLE}`);
+    this.exec(`CREATE TEMP TABLE ${STAGE_TABLE} (uid TEXT NOT NULL, version TEXT NOT NULL, spec TEXT NOT NULL, hash TEXT NOT NULL)`);
+  }
+
+  async stage(rows: StagedSpec[]): Promise<void> {
+    await this.insertStaged(`temp.${STAGE_TABLE}`, rows);
+  }
+
+  async writeStage(t: StageTarget): Promise<void> {
+    const workflow = this.quote(qualified(t.workflow));
+    const on = `w.uid = s.uid${t.hasVersion ? ' AND w.version = s.version' : ''}`;
+    const saved = this.statement(
+      `INSERT INTO ${this.quote(qualified(t.backups))} (run_id, workflow_uid, workflow_version, original_spec, written_hash)
+       SELECT ?, s.uid, s.version, w.spec, s.hash FROM temp.${STAGE_TABLE} AS s JOIN ${workflow} AS w ON ${on}`,
+    ).run(t.runId);
+    const name = this.quote(t.workflow.table);
+    const updated = this.statement(
+      `UPDATE ${workflow} SET spec = s.spec FROM temp.${STAGE_TABLE} AS s
+       WHERE ${name}.uid = s.uid${t.hasVersion ? ` AND ${name}.version = s.version` : ''}`,
+    ).run();
+    if (saved.changes !== t.count || updated.changes !== t.count) {
+      throw new ToolError('workflow rows changed during the run; nothing was written');
+    }
+  }
+
+  async closeStage(): Promise<void> {
+    if (this.db.open) this.exec(`DROP TABLE IF EXISTS temp.${STAGE_TABLE}`);
+  }
+
   async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
-    const { sql } = this.compile(
-      hasVersion ? 'UPDATE ?? SET spec = ? WHERE uid = ? AND version = ?' : 'UPDATE ?? SET spec = ? WHERE uid = ?',
-      [qualified(ref), '', '', ''].slice(0, hasVersion ? 4 : 3),
-    );
-    const statement = this.db.prepare(sql);
-    for (const row of rows) {
-      const result = hasVersion ? statement.run(row.spec, row.uid, row.version) : statement.run(row.spec, row.uid);
-      if (result.changes !== 1) {
-        throw new ToolError(`workflow ${row.uid} version ${row.version} changed during the run; nothing was written`);
+    for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0)) {
+      const values = chunk.map(() => (hasVersion ? '(?, ?, ?)' : '(?, ?)')).join(', ');
+      const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
+      // VALUES names its columns column1, column2, …
+      const spec = hasVersion ? 'v.column3' : 'v.column2';
+      const table = this.quote(ref.table);
+      const sql =
+        `UPDATE ${this.quote(qualified(ref))} SET spec = ${spec} FROM (VALUES ${values}) AS v ` +
+        `WHERE ${table}.uid = v.column1${hasVersion ? ` AND ${table}.version = v.column2` : ''}`;
+      const result = this.statement(sql).run(...bindings);
+      if (result.changes !== chunk.length) {
+        throw new ToolError('workflow rows changed during the run; nothing was written');
       }
     }
   }
@@ -234,16 +292,16 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     if (ddl.some((d) => d === undefined)) throw new ToolError('the run record holds no DDL to restore these tables with');
     // Tables first (their index names are still taken by the kept tables), rows in rowid order.
     tables.forEach((t, i) => {
-      for (const sql of ddl[i]!.table) this.db.exec(sql);
-      this.db.exec(`INSERT INTO ${this.quote(t.original.table)} SELECT * FROM ${this.quote(t.kept)} ORDER BY rowid`);
+      for (const sql of ddl[i]!.table) this.exec(sql);
+      this.exec(`INSERT INTO ${this.quote(t.original.table)} SELECT * FROM ${this.quote(t.kept)} ORDER BY rowid`);
     });
-    for (const t of tables) this.db.exec(`DROP TABLE ${this.quote(t.kept)}`);
+    for (const t of tables) this.exec(`DROP TABLE ${this.quote(t.kept)}`);
     tables.forEach((t, i) => {
-      for (const sql of ddl[i]!.indexes) this.db.exec(sql);
+      for (const sql of ddl[i]!.indexes) this.exec(sql);
       const seq = ddl[i]!.sequence;
       if (seq !== null) {
-        this.db.prepare('DELETE FROM sqlite_sequence WHERE name = ?').run(t.original.table);
-        this.db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))').run(t.original.table, seq);
+        this.statement('DELETE FROM sqlite_sequence WHERE name = ?').run(t.original.table);
+        this.statement('INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))').run(t.original.table, seq);
       }
     });
   }

@@ -1,13 +1,10 @@
 import type { Plan } from '../core/plan.js';
-import type { Summary } from '../core/types.js';
 import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
 import { ExitCode, ToolError } from '../errors.js';
-import { specHash, TOOL_PREFIX, type Bookkeeping } from './bookkeeping.js';
+import { TOOL_PREFIX, writtenHash, type Bookkeeping } from './bookkeeping.js';
 import { writeOrphansFile, type LeftRow } from './orphans-file.js';
 import { emptyPlan } from './report.js';
 import { backupBeforeWriting, result, runRecord, scan, type Context, type RunResult } from './run.js';
-
-const COUNTED: (keyof Summary)[] = ['stepRows', 'folded', 'unchanged', 'workflowsUpdated', 'orphans', 'conflicts', 'invalid'];
 
 /** The rows a plan leaves in the step table: orphans, skipped invalid rows, kept conflicts. */
 function leftRows(plan: Plan): { uid: string; version: string; reason: string }[] {
@@ -124,9 +121,8 @@ export async function apply(ctx: Context): Promise<RunResult> {
       return result(ctx, { ...plan, blockers }, 'blocked', ExitCode.blocked);
     }
   }
-  let createdHere = false;
-  if (!adapter.transactionalDdl || req.backupFile) {
-    // DDL commits at once here: create the tool's tables only for a plan that will go through.
+  if (req.backupFile) {
+    // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
     await adapter.begin('read');
     let first: Plan;
     try {
@@ -136,12 +132,14 @@ export async function apply(ctx: Context): Promise<RunResult> {
     }
     const blockers = [...first.blockers, ...(req.dropTable ? await dropBlockers(ctx, first) : [])];
     if (blockers.length > 0) return result(ctx, { ...first, blockers }, 'blocked', ExitCode.blocked);
-    // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
     await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);
-    if (!adapter.transactionalDdl) {
-      createdHere = !(await book.exists());
-      await book.ensureTables();
-    }
+  }
+  let createdHere = false;
+  if (!adapter.transactionalDdl) {
+    // DDL commits at once here: the tool's tables are made before the fold's transaction, and a
+    // run that does not go through drops them again if it made them.
+    createdHere = !(await book.exists());
+    await book.ensureTables();
   }
   try {
     const outcome = await foldAndRecord(ctx);
@@ -155,42 +153,51 @@ export async function apply(ctx: Context): Promise<RunResult> {
   }
 }
 
-/** The write transaction of an apply: plan again, write specs and backups, drop, record the run. */
+/**
+ * The write transaction of an apply: one pass that plans each batch, locking its workflow rows,
+ * and stages the specs it will write in a temporary table; then, only when the plan is complete
+ * and nothing blocks, two set-based statements write the backups and the specs. Then the drop
+ * and the run record.
+ */
 async function foldAndRecord(ctx: Context): Promise<RunResult> {
-  const { adapter, store, book, req } = ctx;
+  const { adapter } = ctx;
   await adapter.begin('write');
+  try {
+    return await stageAndWrite(ctx);
+  } finally {
+    await adapter.closeStage().catch(() => undefined);
+  }
+}
+
+async function stageAndWrite(ctx: Context): Promise<RunResult> {
+  const { adapter, store, book, req } = ctx;
   if (adapter.transactionalDdl) await book.ensureTables();
   // A table about to be dropped takes no new rows while the run plans and writes.
   if (req.dropTable) await adapter.freezeTables([store.step, ...(store.labels ? [store.labels.ref] : [])]);
-  const plan = await scan(ctx);
-  const blockers = [...plan.blockers, ...(req.dropTable ? await dropBlockers(ctx, plan) : [])];
+  await adapter.openStage(store.workflow, store.workflowHasVersion);
+  const keepsText = adapter.keepsJsonText(store.workflowSpecType);
+  let staged = 0;
+  const written = await scan(ctx, {
+    lock: true,
+    write: async (updates) => {
+      await adapter.stage(updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec, hash: writtenHash(u.newSpec, keepsText) })));
+      staged += updates.length;
+    },
+  });
+  const blockers = [...written.blockers, ...(req.dropTable ? await dropBlockers(ctx, written) : [])];
   if (blockers.length > 0) {
     await adapter.rollback();
-    return result(ctx, { ...plan, blockers }, 'blocked', ExitCode.blocked);
+    return result(ctx, { ...written, blockers }, 'blocked', ExitCode.blocked);
   }
-  let written = plan;
-  if (plan.summary.workflowsUpdated > 0) {
-    written = await scan(ctx, {
-      lock: true,
-      write: async (updates) => {
-        await book.saveBackups(
-          ctx.runId,
-          updates.map((u) => ({ uid: u.uid, version: u.version, original: u.oldSpec, writtenHash: specHash(u.newSpec) })),
-        );
-        await store.writeSpecs(updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec })));
-      },
+  if (staged > 0) {
+    await adapter.writeStage({
+      workflow: store.workflow,
+      specType: store.workflowSpecType,
+      hasVersion: store.workflowHasVersion,
+      backups: book.backups,
+      runId: ctx.runId,
+      count: staged,
     });
-    if (written.blockers.length > 0) {
-      // The controller changed rows between the two passes into something that blocks: undo all.
-      await adapter.rollback();
-      return result(ctx, written, 'blocked', ExitCode.blocked);
-    }
-    const changed = COUNTED.filter((k) => written.summary[k] !== plan.summary[k]);
-    if (changed.length > 0) {
-      ctx.notes.push(
-        `the data changed while the run was writing (${changed.map((k) => `${k} ${plan.summary[k]} -> ${written.summary[k]}`).join(', ')}): the report gives what was written`,
-      );
-    }
   }
   if (req.orphansOut) {
     await exportLeftRows(ctx, written, req.orphansOut);

@@ -68,6 +68,25 @@ export function specHash(text: string | null): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** The prefix of a fingerprint of the exact text (base64, so it fits the 64 characters of the column). */
+const TEXT_HASH = 't:';
+
+/**
+ * The fingerprint a run keeps of a spec it wrote. Where the column keeps the text as written
+ * (SQLite, PostgreSQL `json`/text, MariaDB), a hash of the text itself: no parse, and any later
+ * edit, even one that only re-spaces it, shows as one. Where the database re-serialises JSON
+ * (PostgreSQL `jsonb`, MySQL `JSON`), the canonical {@link specHash}.
+ */
+export function writtenHash(text: string, keepsText: boolean): string {
+  return keepsText ? TEXT_HASH + createHash('sha256').update(text).digest('base64') : specHash(text);
+}
+
+/** Whether a workflow's current spec is still what a run wrote (by its {@link writtenHash}). */
+export function stillAsWritten(current: string | null, hash: string): boolean {
+  if (hash.startsWith(TEXT_HASH)) return current !== null && writtenHash(current, true) === hash;
+  return specHash(current) === hash;
+}
+
 /** The tool's own tables: the run records and the original specs it replaced. */
 export class Bookkeeping {
   readonly runs: TableRef;

@@ -1,7 +1,7 @@
 import { restoreKeepingEdits } from '../core/merge.js';
 import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js';
 import { ExitCode, ToolError } from '../errors.js';
-import { specHash, type Bookkeeping, type RunRecord } from './bookkeeping.js';
+import { stillAsWritten, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { emptyPlan, type RollbackResult } from './report.js';
 import { backupBeforeWriting, hasChanges, result, runRecord, type Context, type RunRequest, type RunResult } from './run.js';
 
@@ -52,7 +52,7 @@ async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promi
         out.drifted.push({ uid: backup.uid, version: backup.version, reason: 'the workflow row no longer exists' });
         continue;
       }
-      if (specHash(row.spec) === backup.writtenHash) {
+      if (stillAsWritten(row.spec, backup.writtenHash)) {
         writes.push({ uid: backup.uid, version: backup.version, spec: backup.original });
         out.workflowsRestored++;
         continue;

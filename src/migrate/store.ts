@@ -17,7 +17,7 @@ export const WORKFLOW_REQUIRED = ['uid', 'name', 'spec'] as const;
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A JSON column's value as text; bytes that are not UTF-8 (possible in SQLite TEXT) are named, not replaced. */
+/** A JSON column's value as text; bytes that are not UTF-8 (possible in SQLite) are named, not replaced. */
 function jsonText(v: unknown): { spec: string | null; specError?: string } {
   if (!(v instanceof Uint8Array)) return { spec: text(v) };
   try {
@@ -27,11 +27,15 @@ function jsonText(v: unknown): { spec: string | null; specError?: string } {
   }
 }
 
+/** Text that may stand for bytes that were not UTF-8 (the driver shows each as U+FFFD). */
+const maybeReplaced = (spec: string | null): boolean => spec !== null && spec.includes('\uFFFD');
+
 /** The dialect-free reads and writes of a run, over whichever adapter is open. */
 export class Store {
   private readonly stepSelect: string;
   private readonly stepOptional: [string, keyof StepRow][];
-  private readonly workflowHasVersion: boolean;
+  readonly workflowHasVersion: boolean;
+  private readonly stepHasVersion: boolean;
 
   constructor(
     readonly adapter: DialectAdapter,
@@ -55,6 +59,7 @@ export class Store {
       ...this.stepOptional.map(([column]) => `${q(column)} AS s_${column}`),
     ].join(', ');
     this.workflowHasVersion = workflowColumns.some((c) => c.name === 'version');
+    this.stepHasVersion = stepColumns.some((c) => c.name === 'version');
   }
 
   private toStepRow(r: Record<string, unknown>): StepRow {
@@ -117,9 +122,32 @@ export class Store {
       [qualified(this.workflow), ...filter.bindings],
     );
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
-    return rows
+    const found = rows
       .map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), ...jsonText(r.spec) }))
       .filter((w) => wanted.has(JSON.stringify([w.uid, this.workflowHasVersion ? w.version : ''])));
+    await this.checkBytes(this.workflow, this.workflowHasVersion, found);
+    return found;
+  }
+
+  /**
+   * Reads again, as bytes, the JSON of the rows whose text shows a U+FFFD, and marks those that
+   * are not UTF-8 (SQLite). One query per batch, and only when such a row is in it.
+   */
+  private async checkBytes(table: TableRef, hasVersion: boolean, rows: { uid: string; version: string; spec: string | null; specError?: string }[]): Promise<void> {
+    const suspects = rows.filter((r) => maybeReplaced(r.spec));
+    if (suspects.length === 0 || !this.adapter.asJsonBytes) return;
+    const filter = this.keyFilter(suspects, hasVersion);
+    const bytes = await this.adapter.query<{ uid: unknown; version: unknown; spec: unknown }>(
+      `SELECT ${this.adapter.asText('uid')} AS uid, ${hasVersion ? this.adapter.asText('version') : "''"} AS version,
+              ${this.adapter.asJsonBytes('spec')} AS spec FROM ?? WHERE ${filter.sql}`,
+      [qualified(table), ...filter.bindings],
+    );
+    const byKey = new Map(bytes.map((b) => [JSON.stringify([String(b.uid), text(b.version) ?? '']), b.spec]));
+    for (const row of suspects) {
+      const read = jsonText(byKey.get(JSON.stringify([row.uid, hasVersion ? row.version : ''])));
+      row.spec = read.spec;
+      if (read.specError) row.specError = read.specError;
+    }
   }
 
   /**
@@ -132,7 +160,9 @@ export class Store {
       ids,
     ]);
     const wanted = new Set(ids);
-    return rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? ''));
+    const found = rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? ''));
+    await this.checkBytes(this.step, this.stepHasVersion, found);
+    return found;
   }
 
   /** Rows with no workflow_id at all (NULL or empty). */
@@ -141,7 +171,9 @@ export class Store {
       `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IS NULL OR workflow_id = ''`,
       [qualified(this.step)],
     );
-    return rows.map((r) => this.toStepRow(r));
+    const found = rows.map((r) => this.toStepRow(r));
+    await this.checkBytes(this.step, this.stepHasVersion, found);
+    return found;
   }
 
   /** Complete step rows (every column as stored text) with their label rows, for an export file. */
