@@ -79,6 +79,8 @@ export interface DialectAdapter {
 
   /** Runs one statement; `template` uses knex bindings (`?` values, `??` identifiers). */
   query<T = Record<string, unknown>>(template: string, bindings?: readonly unknown[]): Promise<T[]>;
+  /** Like {@link query}, with each row as an array of its values in select-list order (cheaper for many rows). */
+  queryArrays(template: string, bindings?: readonly unknown[]): Promise<unknown[][]>;
   /**
    * Takes the lock that keeps two writing runs apart (PostgreSQL advisory lock, MySQL GET_LOCK),
    * waiting up to `timeoutMs`; throws {@link LockTimeout} when another session keeps it. The lock
@@ -253,6 +255,13 @@ export abstract class BaseAdapter {
 
   /** Runs SQL already in the driver's own form. */
   protected abstract runNative<T>(sql: string, bindings: unknown[]): Promise<T[]>;
+  /** Runs a query in the driver's own form, each row as an array. */
+  protected abstract runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]>;
+
+  queryArrays(template: string, bindings: readonly unknown[] = []): Promise<unknown[][]> {
+    const compiled = this.compile(template, bindings);
+    return this.runNativeArrays(compiled.sql, compiled.bindings);
+  }
 
   /** Inserts staged specs into the stage table (named as this dialect reaches it), in chunks. */
   protected async insertStaged(table: string, rows: StagedSpec[]): Promise<void> {

@@ -56,6 +56,13 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     return new MysqlAdapter(connection);
   }
 
+  protected async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
+    if (this.lostConnection) throw this.lostConnection;
+    this.trace(sql);
+    const [rows] = await this.connection.query({ sql, rowsAsArray: true }, bindings);
+    return (Array.isArray(rows) ? rows : []) as unknown[][];
+  }
+
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     if (this.lostConnection) throw this.lostConnection;
     this.trace(sql);

@@ -73,6 +73,13 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     return new PostgresAdapter(client);
   }
 
+  protected async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
+    if (this.lostConnection) throw this.lostConnection;
+    this.trace(sql);
+    const result = await this.client.query({ text: sql, values: bindings, rowMode: 'array' });
+    return result.rows as unknown[][];
+  }
+
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     if (this.lostConnection) throw this.lostConnection;
     this.trace(sql);

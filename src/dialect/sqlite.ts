@@ -88,6 +88,10 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     this.db.exec(sql);
   }
 
+  protected async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
+    return this.statement(sql).raw(true).all(...bindings) as unknown[][];
+  }
+
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     const statement = this.statement(sql);
     if (statement.reader) return statement.all(...bindings) as T[];

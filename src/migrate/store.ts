@@ -62,17 +62,18 @@ export class Store {
     this.stepHasVersion = stepColumns.some((c) => c.name === 'version');
   }
 
-  private toStepRow(r: Record<string, unknown>): StepRow {
+  /** A step row from its values in the order of `stepSelect`. */
+  private toStepRow(r: unknown[]): StepRow {
     const row: StepRow = {
-      uid: String(r.s_uid),
+      uid: String(r[0]),
       version: '',
-      name: text(r.s_name),
-      workflowId: text(r.s_workflow_id),
-      created: text(r.s_created),
-      ...jsonText(r.s_spec),
+      name: text(r[1]),
+      workflowId: text(r[2]),
+      created: text(r[3]),
+      ...jsonText(r[4]),
     };
     const fields = row as unknown as Record<string, unknown>;
-    for (const [column, key] of this.stepOptional) fields[key] = text(r[`s_${column}`]);
+    for (let i = 0; i < this.stepOptional.length; i++) fields[(this.stepOptional[i] as [string, keyof StepRow])[1]] = text(r[5 + i]);
     row.version ??= '';
     return row;
   }
@@ -155,7 +156,7 @@ export class Store {
    * match more (case, trailing spaces on MySQL); those rows belong to another id and are left out.
    */
   async stepsFor(ids: string[]): Promise<StepRow[]> {
-    const rows = await this.adapter.query<Record<string, unknown>>(`SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IN (?)`, [
+    const rows = await this.adapter.queryArrays(`SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IN (?)`, [
       qualified(this.step),
       ids,
     ]);
@@ -167,7 +168,7 @@ export class Store {
 
   /** Rows with no workflow_id at all (NULL or empty). */
   async rowsWithoutWorkflow(): Promise<StepRow[]> {
-    const rows = await this.adapter.query<Record<string, unknown>>(
+    const rows = await this.adapter.queryArrays(
       `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IS NULL OR workflow_id = ''`,
       [qualified(this.step)],
     );
