@@ -182,7 +182,13 @@ function toRequest(
     dryRun: !!o.dryRun,
     target,
     tables: { schema: target.dialect === 'sqlite' ? undefined : o.schema, step: o.stepTable, workflow: o.workflowTable },
-    plan: { onConflict: o.onConflict, skipInvalid: !!o.skipInvalid, strict: !!o.strict },
+    plan: {
+      onConflict: o.onConflict,
+      skipInvalid: !!o.skipInvalid,
+      strict: !!o.strict,
+      // Only a report or --verbose shows the list of workflow rows; otherwise their count is enough.
+      listWorkflows: !!(o.json || o.report || o.verbose),
+    },
     lockTimeoutMs,
     batchSize,
     toolVersion: version,

@@ -31,6 +31,7 @@ export class PlanBuilder {
   private readonly workflows: WorkflowChange[] = [];
   private folded = 0;
   private unchanged = 0;
+  private workflowsUpdated = 0;
   /** Step rows accounted for so far. */
   rowsSeen = 0;
 
@@ -45,8 +46,11 @@ export class PlanBuilder {
     this.conflicts.push(...group.conflicts);
     this.invalid.push(...group.invalid);
     this.warnings.push(...group.warnings);
-    for (const u of group.updates) {
-      this.workflows.push({ uid: u.uid, version: u.version, name: u.name, added: u.added, replaced: u.replaced });
+    this.workflowsUpdated += group.updates.length;
+    if (this.options.listWorkflows !== false) {
+      for (const u of group.updates) {
+        this.workflows.push({ uid: u.uid, version: u.version, name: u.name, added: u.added, replaced: u.replaced });
+      }
     }
     for (const { outcome } of group.outcomes) {
       if (outcome === 'folded') this.folded++;
@@ -93,7 +97,7 @@ export class PlanBuilder {
         stepRows,
         folded: this.folded,
         unchanged: this.unchanged,
-        workflowsUpdated: this.workflows.length,
+        workflowsUpdated: this.workflowsUpdated,
         orphans: this.orphans.length,
         conflicts: this.conflicts.length,
         invalid: this.invalid.length,

@@ -36,6 +36,11 @@ export interface PlanOptions {
   onConflict: OnConflict;
   skipInvalid: boolean;
   strict: boolean;
+  /**
+   * Whether the plan lists each workflow row it changes (the report's `workflows`, `--verbose`);
+   * without it only their number is kept, and memory does not grow with the workflows.
+   */
+  listWorkflows?: boolean;
 }
 
 export type OrphanReason = 'no_workflow_id' | 'workflow_not_found';
