@@ -190,6 +190,7 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
     return result(ctx, { ...written, blockers }, 'blocked', ExitCode.blocked);
   }
   if (staged > 0) {
+    req.progress?.({ phase: 'writing', rowsDone: written.summary.stepRows, rowsTotal: written.summary.stepRows, workflows: staged });
     await adapter.writeStage({
       workflow: store.workflow,
       specType: store.workflowSpecType,

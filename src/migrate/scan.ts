@@ -6,9 +6,12 @@ import { toOrphan, type Store } from './store.js';
 
 /** How far a pass has come, for the progress display. */
 export interface Progress {
+  /** Reading and planning the rows (an apply also stages its writes), then writing them. */
   phase: 'planning' | 'writing';
   rowsDone: number;
   rowsTotal: number;
+  /** Workflow rows being written (the writing phase). */
+  workflows?: number;
 }
 
 export interface ScanOptions {
@@ -45,7 +48,7 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 export async function scanPlan(store: Store, planOptions: PlanOptions, options: ScanOptions): Promise<Plan> {
   const total = await store.countSteps();
   const builder = new PlanBuilder(planOptions);
-  const phase = options.write ? 'writing' : 'planning';
+  const phase = 'planning';
   const versions = new Map<string, string[]>();
   for (const k of await store.workflowKeys()) versions.set(k.uid, [...(versions.get(k.uid) ?? []), k.version]);
   const ids = await store.stepWorkflowIds();
