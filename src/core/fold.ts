@@ -3,6 +3,8 @@ import {
   getMember,
   pyJsonDumpsFrom,
   pyJsonString,
+  quickMembers,
+  type QuickMember,
   sourceOf,
   tryParseJson,
   type JsonArray,
@@ -75,8 +77,60 @@ function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning
   return warnings;
 }
 
-/** Reads a step row into its item, or the reason it cannot become one (SPEC 2 and 4). */
-export function readStepRow(row: StepRow): StepReading {
+/**
+ * The common case read quickly, for a pass that needs no item text (a dry run): a check of the
+ * syntax that builds no value, and of the types of the members that matter. Anything it does not
+ * settle as a valid row with no warning (Python's NaN/Infinity, a wrong type, a column copy that
+ * differs, an escaped key, …) is left to the exact reading, which then gives the reason or the
+ * warning: it returns undefined for those.
+ */
+function quickRead(row: StepRow): StepReading | undefined {
+  if (row.specError || row.spec === null || row.name === null || row.name === '') return undefined;
+  const text = row.spec;
+  const members = quickMembers(text);
+  if (members === undefined) return undefined;
+  const member = (key: string) => {
+    for (let i = members.length - 1; i >= 0; i--) if ((members[i] as QuickMember).key === key) return members[i];
+    return undefined; // the last of repeated keys counts, as in Python
+  };
+  for (const [field, column] of COPIED_COLUMNS) {
+    const columnValue = row[column];
+    const m = columnValue === undefined ? undefined : member(field);
+    if (m === undefined) continue;
+    const same =
+      (m.kind === 'string' && !m.escaped && text.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
+    if (!same) return undefined;
+  }
+  if (member('step_name')?.kind !== 'string') return undefined;
+  const branch = member('branch')?.kind;
+  if (branch !== undefined && branch !== 'string' && branch !== 'null') return undefined;
+  const kwargs = member('kwargs')?.kind;
+  if (kwargs !== undefined && kwargs !== 'object' && kwargs !== 'null') return undefined;
+  // The exact reading, only if the item is ever compared with one already in a workflow.
+  let full: StepItem | undefined;
+  const exact = () => (full ??= (readStepRow(row) as { item: StepItem }).item);
+  return {
+    item: {
+      name: row.name,
+      get text() {
+        return exact().text;
+      },
+      canonical: () => exact().canonical(),
+    },
+    warnings: [],
+  };
+}
+
+/**
+ * Reads a step row into its item, or the reason it cannot become one (SPEC 2 and 4). Without
+ * `withText` (a pass that writes nothing), a quicker check may do, and the item's text is made
+ * only if it is asked for.
+ */
+export function readStepRow(row: StepRow, withText = true): StepReading {
+  if (!withText) {
+    const quick = quickRead(row);
+    if (quick) return quick;
+  }
   if (row.specError) return { reason: row.specError, warnings: [] };
   if (row.spec === null) return { reason: 'spec is NULL', warnings: [] };
   const parsed = tryParseJson(row.spec);
@@ -191,6 +245,8 @@ export function planWorkflowGroup(
   workflows: WorkflowRow[],
   steps: StepRow[],
   onConflict: OnConflict,
+  /** What the caller needs beyond outcomes and counts: the new spec texts, and items in order. */
+  detail: { texts: boolean; order: boolean } = { texts: true, order: true },
 ): GroupPlan {
   if (workflows.length === 0) throw new Error('planWorkflowGroup needs the workflow rows of the group');
   const plan: GroupPlan = { outcomes: [], updates: [], conflicts: [], invalid: [], warnings: [] };
@@ -204,7 +260,7 @@ export function planWorkflowGroup(
 
   const valid: { row: StepRow; item: StepItem }[] = [];
   for (const row of steps) {
-    const reading = readStepRow(row);
+    const reading = readStepRow(row, detail.texts);
     plan.warnings.push(...reading.warnings);
     if ('reason' in reading) invalidate(row, reading.reason);
     else valid.push({ row, item: reading.item });
@@ -225,7 +281,7 @@ export function planWorkflowGroup(
     }
   }
   if (badWorkflow) return plan;
-  placeable = sortByCreatedName(placeable, (p) => p.row);
+  if (detail.order) placeable = sortByCreatedName(placeable, (p) => p.row);
 
   const placed = new Set<StepRow>();
   const blocked = new Set<StepRow>();
@@ -241,7 +297,8 @@ export function planWorkflowGroup(
         continue;
       }
       const [node] = existing as [JsonNode];
-      if (existing.length === 1 && canonicalJson(node) === item.canonical()) continue;
+      // Identical: the same text (what a re-run finds) or, failing that, the same value.
+      if (existing.length === 1 && (sourceOf(spec.row.spec ?? '', node) === item.text || canonicalJson(node) === item.canonical())) continue;
       const reason =
         existing.length > 1
           ? `the workflow's ${TARGET_KEY} already holds ${existing.length} items of this name`
@@ -272,11 +329,13 @@ export function planWorkflowGroup(
         added: added.map((a) => a.name),
         replaced: replaced.map((r) => r.name),
         oldSpec: spec.row.spec,
-        newSpec: spliceSpec(
-          spec,
-          added.map((a) => a.text),
-          replaced,
-        ),
+        newSpec: detail.texts
+          ? spliceSpec(
+              spec,
+              added.map((a) => a.text),
+              replaced,
+            )
+          : '',
       } satisfies WorkflowUpdate);
     }
   }

@@ -402,3 +402,197 @@ export function compareCodePoints(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/** One top-level member of an object, as {@link quickMembers} finds it: no value is built. */
+export interface QuickMember {
+  key: string;
+  kind: JsonNode['kind'];
+  /** Where the value's text starts and ends. */
+  start: number;
+  end: number;
+  /** For a string: whether its text has an escape (so the raw text is not its value). */
+  escaped: boolean;
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+
+/**
+ * Checks that a text is one JSON object, and lists its top-level members, without building any
+ * value: the quick check of a pass that writes nothing. Returns undefined for anything else —
+ * a syntax error, but also Python's NaN/Infinity or an escaped key — which the exact parser
+ * ({@link parseJson}) then reads; so this never accepts what the exact parser rejects.
+ */
+export function quickMembers(text: string): QuickMember[] | undefined {
+  q = text;
+  qn = text.length;
+  pos = 0;
+  try {
+    return members();
+  } finally {
+    q = ''; // let the text go
+  }
+}
+
+// The scanner's state: module-level, so that a call allocates nothing but its result.
+let q = '';
+let qn = 0;
+let pos = 0;
+let escaped = false;
+
+function ws(): void {
+  while (pos < qn) {
+    const c = q.charCodeAt(pos);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+    else break;
+  }
+}
+
+/** A string from its opening quote; sets `escaped`. */
+function string(): boolean {
+  pos++;
+  escaped = false;
+  while (pos < qn) {
+    const c = q.charCodeAt(pos);
+    if (c === 0x22) {
+      pos++;
+      return true;
+    }
+    if (c < 0x20) return false;
+    if (c === 0x5c) {
+      escaped = true;
+      const e = q.charCodeAt(pos + 1);
+      if (e === 0x75) {
+        if (!(isHex(q.charCodeAt(pos + 2)) && isHex(q.charCodeAt(pos + 3)) && isHex(q.charCodeAt(pos + 4)) && isHex(q.charCodeAt(pos + 5)))) return false;
+        pos += 6;
+      } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) pos += 2;
+      else return false;
+      continue;
+    }
+    pos++;
+  }
+  return false;
+}
+
+function digits(): boolean {
+  if (!isDigit(q.charCodeAt(pos))) return false;
+  while (isDigit(q.charCodeAt(pos))) pos++;
+  return true;
+}
+
+function number(): boolean {
+  if (q.charCodeAt(pos) === 0x2d) pos++;
+  if (q.charCodeAt(pos) === 0x30) pos++;
+  else if (!digits()) return false;
+  if (q.charCodeAt(pos) === 0x2e) {
+    pos++;
+    if (!digits()) return false;
+  }
+  const e = q.charCodeAt(pos);
+  if (e === 0x65 || e === 0x45) {
+    pos++;
+    const sign = q.charCodeAt(pos);
+    if (sign === 0x2b || sign === 0x2d) pos++;
+    if (!digits()) return false;
+  }
+  return true;
+}
+
+/** A scalar at `pos` (after whitespace): its kind, or undefined when there is none. */
+function scalar(): JsonNode['kind'] | undefined {
+  const c = q.charCodeAt(pos);
+  if (c === 0x22) return string() ? 'string' : undefined;
+  if (c === 0x74 && q.startsWith('true', pos)) {
+    pos += 4;
+    return 'true';
+  }
+  if (c === 0x66 && q.startsWith('false', pos)) {
+    pos += 5;
+    return 'false';
+  }
+  if (c === 0x6e && q.startsWith('null', pos)) {
+    pos += 4;
+    return 'null';
+  }
+  return number() ? 'number' : undefined;
+}
+
+/** A whole object or array from its opening bracket, nested ones included (iteratively). */
+function container(): boolean {
+  const closers: number[] = [q.charCodeAt(pos) === 0x7b ? 0x7d : 0x5d];
+  let opened = true;
+  pos++;
+  for (;;) {
+    const close = closers[closers.length - 1] as number;
+    ws();
+    if (opened && q.charCodeAt(pos) === close) {
+      pos++;
+      closers.pop();
+    } else {
+      if (close === 0x7d) {
+        if (q.charCodeAt(pos) !== 0x22 || !string()) return false;
+        ws();
+        if (q.charCodeAt(pos) !== 0x3a) return false;
+        pos++;
+        ws();
+      }
+      const c = q.charCodeAt(pos);
+      if (c === 0x7b || c === 0x5b) {
+        closers.push(c === 0x7b ? 0x7d : 0x5d);
+        pos++;
+        opened = true;
+        continue;
+      }
+      if (scalar() === undefined) return false;
+    }
+    // After an element (or a closed container): a comma, or closing brackets.
+    for (;;) {
+      if (closers.length === 0) return true;
+      ws();
+      const c = q.charCodeAt(pos);
+      if (c === 0x2c) {
+        pos++;
+        opened = false;
+        break;
+      }
+      if (c !== closers[closers.length - 1]) return false;
+      pos++;
+      closers.pop();
+    }
+  }
+}
+
+function members(): QuickMember[] | undefined {
+  ws();
+  if (q.charCodeAt(pos) !== 0x7b) return undefined;
+  pos++;
+  const found: QuickMember[] = [];
+  ws();
+  if (q.charCodeAt(pos) === 0x7d) pos++;
+  else {
+    for (;;) {
+      ws();
+      const keyStart = pos;
+      if (q.charCodeAt(pos) !== 0x22 || !string() || escaped) return undefined;
+      const key = q.slice(keyStart + 1, pos - 1);
+      ws();
+      if (q.charCodeAt(pos) !== 0x3a) return undefined;
+      pos++;
+      ws();
+      const start = pos;
+      const c = q.charCodeAt(pos);
+      let kind: JsonNode['kind'] | undefined;
+      if (c === 0x7b || c === 0x5b) kind = container() ? (c === 0x7b ? 'object' : 'array') : undefined;
+      else kind = scalar();
+      if (kind === undefined) return undefined;
+      found.push({ key, kind, start, end: pos, escaped: kind === 'string' && escaped });
+      ws();
+      const next = q.charCodeAt(pos);
+      pos++;
+      if (next === 0x7d) break;
+      if (next !== 0x2c) return undefined;
+    }
+  }
+  ws();
+  return pos === qn ? found : undefined;
+}

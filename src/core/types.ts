@@ -95,6 +95,7 @@ export interface WorkflowChange {
 /** The write for one workflow row: its spec before and after. */
 export interface WorkflowUpdate extends WorkflowChange {
   oldSpec: string | null;
+  /** The spec to write (empty in a pass that writes nothing). */
   newSpec: string;
 }
 

@@ -49,6 +49,8 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   const total = await store.countSteps();
   const builder = new PlanBuilder(planOptions);
   const phase = 'planning';
+  // Spec texts only for the pass that writes them; items in order also for a listed report.
+  const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
   const versions = new Map<string, string[]>();
   for (const k of await store.workflowKeys()) versions.set(k.uid, [...(versions.get(k.uid) ?? []), k.version]);
   const ids = await store.stepWorkflowIds();
@@ -77,7 +79,7 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
         done += rows.length;
         continue;
       }
-      const group = planWorkflowGroup(versionRows, rows, planOptions.onConflict);
+      const group = planWorkflowGroup(versionRows, rows, planOptions.onConflict, detail);
       builder.addGroup(group);
       updates.push(...group.updates);
       done += rows.length;

@@ -162,3 +162,36 @@ describe('planWorkflowGroup', () => {
     );
   });
 });
+
+describe('readStepRow without text (a dry run) decides exactly as with it', () => {
+  it.each([
+    '{"step_name": "S"}',
+    '{"step_name": "S", "branch": null, "kwargs": null}',
+    '{"step_name": "S", "kwargs": {"a": NaN}}',
+    '{"step_name": "S", "branch": 1}',
+    '{"step_name": "S", "kwargs": []}',
+    '{"step_name": 1}',
+    '{"branch": "x"}',
+    '{"step_name": "S", "name": "n"}',
+    '{"step_name": "S", "name": "other"}',
+    '{"step_name": "S", "name": null}',
+    '{"step_name": "S", "uid": "u-n"}',
+    '{"step_name": "S", "workflow_id": 5}',
+    '{"step_name": "S", "name": "\\u006e"}',
+    '{"st\\u0065p_name": "S"}',
+    '{"step_name": "S", "step_name": 3}',
+    '{"step_name": 3, "step_name": "S"}',
+    '{"step_name": "S"',
+    '[]',
+  ])('%s', (spec) => {
+    const row = { ...step('n', spec), uid: 'u-n' };
+    const exact = readStepRow(row, true);
+    const quick = readStepRow(row, false);
+    expect('reason' in quick ? quick.reason : 'valid').toBe('reason' in exact ? exact.reason : 'valid');
+    expect(quick.warnings).toEqual(exact.warnings);
+    if ('item' in quick && 'item' in exact) {
+      expect(quick.item.text).toBe(exact.item.text);
+      expect(quick.item.canonical()).toBe(exact.item.canonical());
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  quickMembers,
   canonicalJson,
   canonicalNumber,
   compareCodePoints,
@@ -91,5 +92,66 @@ describe('pyJsonDumps', () => {
     expect(pyJsonDumps(parseJson(text))).toBe(
       '{"b": 1.0, "a": [1e400, "/\\u00e9"], "k": 2, "e": {}, "big": 12345678901234567890}',
     );
+  });
+});
+
+describe('quickMembers (the no-allocation check of a dry run)', () => {
+  const valid = (text: string) => 'node' in tryParseJson(text);
+  const corpus = [
+    '{}',
+    ' { } ',
+    '{"a": 1}',
+    '{"a":1,"b":[1,2,{"c":null}],"d":{"e":[[]]}}',
+    '{"s": "x\\"y\\\\z\\u00e9\\n", "n": -0.5e+10, "t": true, "f": false, "z": null}',
+    '{"a": 1,}',
+    '{"a" 1}',
+    '{"a": [1,]}',
+    '{"a": [1 2]}',
+    '{"a": {"b": 1,}}',
+    '{"a": 01}',
+    '{"a": 1.}',
+    '{"a": .5}',
+    '{"a": -}',
+    '{"a": 1e}',
+    '{"a": "\\x"}',
+    '{"a": "\\u12G4"}',
+    '{"a": "tab\there"}',
+    '{"a": NaN}',
+    '{"a": -Infinity}',
+    '{"a": tru}',
+    '{"a": 1} x',
+    '{"a": 1}}',
+    '{"a": [}',
+    '{"a": {]}',
+    '[1]',
+    '"x"',
+    '',
+    '{',
+    '{"a": "unterminated}',
+    '{"\\u0061": 1}',
+    '{"a": 1, "a": 2}',
+    '\ufeff{}',
+    '{"a": ' + '['.repeat(5000) + ']'.repeat(5000) + '}',
+    '{"a": ' + '['.repeat(5000) + ']'.repeat(4999) + '}',
+  ];
+
+  it.each(corpus.map((t) => [t.length > 60 ? `${t.slice(0, 40)}… (${t.length} chars)` : t, t]))(
+    'never accepts what the exact parser rejects: %j',
+    (_label, text) => {
+      const quick = quickMembers(text);
+      if (quick !== undefined) expect(valid(text)).toBe(true);
+      // and accepts plain JSON objects without NaN or escaped keys
+      if (valid(text) && text.trim().startsWith('{') && !/NaN|Infinity|"\\u0061"/.test(text)) expect(quick).toBeDefined();
+    },
+  );
+
+  it('lists top-level members with their kinds and places, repeated keys included', () => {
+    const text = '{"step_name": "S", "kwargs": {"a": [1]}, "branch": null, "step_name": "T\\n"}';
+    expect(quickMembers(text)).toEqual([
+      { key: 'step_name', kind: 'string', start: 14, end: 17, escaped: false },
+      { key: 'kwargs', kind: 'object', start: 29, end: 39, escaped: false },
+      { key: 'branch', kind: 'null', start: 51, end: 55, escaped: false },
+      { key: 'step_name', kind: 'string', start: 70, end: 75, escaped: true },
+    ]);
   });
 });
