@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { defaultDatabaseUrl, parseDatabaseUrl, redact } from '../config/db-url.js';
 import { ExitCode, ToolError, usageError, type ExitCodeValue } from '../errors.js';
 import { Interrupted, runMigration, type RunRequest } from '../migrate/run.js';
-import type { Mode, Report } from '../migrate/report.js';
+import { reportJson, type Mode, type Report } from '../migrate/report.js';
 import { renderHuman } from './render.js';
 import { startProgress } from './progress.js';
 
@@ -220,10 +220,15 @@ function outputFileProblem(flag: string, file: string, mayExist: boolean): strin
  * Writes the report file whole or not at all (temporary file, then rename). The run's outcome
  * stands whatever happens here: a failure is said, not turned into another exit code.
  */
-function writeReportFile(file: string, json: string, fail: (message: string) => void): void {
+function writeReportFile(file: string, json: string | Iterable<string>, fail: (message: string) => void): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, json, { mode: 0o600 });
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      for (const chunk of typeof json === 'string' ? [json] : json) writeSync(fd, chunk);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, file);
   } catch (e) {
     fail(`the run's outcome stands, but its report could not be written to ${file}: ${(e as Error).message}`);
@@ -350,11 +355,8 @@ function emit(
   colorFor: (stream: Io['stdout'], level: number | undefined) => InstanceType<typeof Chalk>,
   fail: (message: string) => void,
 ): void {
-  if (options.report || options.json) {
-    const json = JSON.stringify(report, null, 2) + '\n';
-    if (options.report) writeReportFile(options.report, json, fail);
-    if (options.json) io.stdout.write(json);
-  }
+  if (options.report) writeReportFile(options.report, reportJson(report), fail);
+  if (options.json) for (const chunk of reportJson(report)) io.stdout.write(chunk);
   if (options.quiet) return;
   const stream = options.json ? io.stderr : io.stdout;
   const level = stream === io.stderr ? supportsColorStderr : supportsColor;

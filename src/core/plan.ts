@@ -10,6 +10,40 @@ import type {
   WorkflowChange,
 } from './types.js';
 
+
+/**
+ * The workflow rows a plan changes, in (uid, version) code-point order. A list of a million-row
+ * run may live outside memory (see `SpillingWorkflowList`), so it is only iterated, never indexed.
+ */
+export interface WorkflowList extends Iterable<WorkflowChange> {
+  readonly length: number;
+  add(change: WorkflowChange): void;
+  /** Called once all are added: puts them in order. */
+  finish(): void;
+}
+
+/** Orders changes by uid, then version, by code point. */
+export function compareChanges(a: WorkflowChange, b: WorkflowChange): number {
+  return compareCodePoints(a.uid, b.uid) || compareCodePoints(a.version, b.version);
+}
+
+/** A list held in memory (small plans, tests). */
+export class MemoryWorkflowList implements WorkflowList {
+  private readonly items: WorkflowChange[] = [];
+  get length(): number {
+    return this.items.length;
+  }
+  add(change: WorkflowChange): void {
+    this.items.push(change);
+  }
+  finish(): void {
+    this.items.sort(compareChanges);
+  }
+  [Symbol.iterator](): Iterator<WorkflowChange> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
 /** The whole plan of a run, as data: what it would write and every problem it found. */
 export interface Plan {
   summary: Summary;
@@ -17,7 +51,7 @@ export interface Plan {
   conflicts: Conflict[];
   invalid: InvalidRow[];
   warnings: SpecWarning[];
-  workflows: WorkflowChange[];
+  workflows: WorkflowList;
   /** Why the plan may not be applied; empty when it may. */
   blockers: string[];
 }
@@ -28,14 +62,16 @@ export class PlanBuilder {
   private readonly conflicts: Conflict[] = [];
   private readonly invalid: InvalidRow[] = [];
   private readonly warnings: SpecWarning[] = [];
-  private readonly workflows: WorkflowChange[] = [];
   private folded = 0;
   private unchanged = 0;
   private workflowsUpdated = 0;
   /** Step rows accounted for so far. */
   rowsSeen = 0;
 
-  constructor(private readonly options: PlanOptions) {}
+  constructor(
+    private readonly options: PlanOptions,
+    private readonly workflows: WorkflowList = new MemoryWorkflowList(),
+  ) {}
 
   addOrphans(orphans: Orphan[]): void {
     this.orphans.push(...orphans);
@@ -48,8 +84,8 @@ export class PlanBuilder {
     this.warnings.push(...group.warnings);
     this.workflowsUpdated += group.updates.length;
     if (this.options.listWorkflows !== false) {
-      for (const u of group.updates) {
-        this.workflows.push({ uid: u.uid, version: u.version, name: u.name, added: u.added, replaced: u.replaced });
+      for (const u of [...group.updates].sort(compareChanges)) {
+        this.workflows.add({ uid: u.uid, version: u.version, name: u.name, added: u.added, replaced: u.replaced });
       }
     }
     for (const { outcome } of group.outcomes) {
@@ -90,7 +126,7 @@ export class PlanBuilder {
     this.orphans.sort(byKeys((o) => o.uid, (o) => o.version));
     this.invalid.sort(byKeys((i) => i.uid, (i) => i.version));
     this.warnings.sort(byKeys((w) => w.uid, (w) => w.version, (w) => w.field));
-    this.workflows.sort(byKeys((w) => w.uid, (w) => w.version));
+    this.workflows.finish();
     this.conflicts.sort(byKeys((c) => c.workflowUid, (c) => c.workflowVersion, (c) => c.name));
     return {
       summary: {

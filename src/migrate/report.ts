@@ -1,4 +1,4 @@
-import type { Plan } from '../core/plan.js';
+import { MemoryWorkflowList, type Plan } from '../core/plan.js';
 import type { Dialect } from '../config/db-url.js';
 
 export type Mode = 'dry-run' | 'apply' | 'status' | 'rollback' | 'cleanup';
@@ -56,7 +56,7 @@ export function emptyPlan(): Plan {
     conflicts: [],
     invalid: [],
     warnings: [],
-    workflows: [],
+    workflows: new MemoryWorkflowList(),
     blockers: [],
   };
 }
@@ -95,4 +95,30 @@ export function buildReport(input: {
     report.status = { pending: plan.summary.folded, mismatched: plan.conflicts.length, upToDate: input.outcome === 'up-to-date' };
   }
   return report;
+}
+
+/**
+ * The report as pretty-printed JSON (what `JSON.stringify(report, null, 2)` gives), in chunks:
+ * the list of workflow rows is written one entry at a time, so a report of a million-row run is
+ * never held whole in memory.
+ */
+export function* reportJson(report: Report): Generator<string> {
+  const mark = '\u0000workflows\u0000';
+  const { workflows, ...rest } = report;
+  const [head, tail] = JSON.stringify({ ...rest, workflows: mark }, null, 2).split(JSON.stringify(mark)) as [string, string];
+  let out = head;
+  if (workflows.length === 0) out += '[]';
+  else {
+    let first = true;
+    for (const w of workflows) {
+      out += (first ? '[\n' : ',\n') + JSON.stringify(w, null, 2).replace(/^/gm, '    ');
+      first = false;
+      if (out.length >= 1 << 18) {
+        yield out;
+        out = '';
+      }
+    }
+    out += '\n  ]';
+  }
+  yield `${out}${tail}\n`;
 }

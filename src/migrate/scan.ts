@@ -3,6 +3,7 @@ import { compareCodePoints } from '../core/json.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
 import { toOrphan, type Store } from './store.js';
+import { SpillingWorkflowList } from './workflow-list.js';
 
 /** How far a pass has come, for the progress display. */
 export interface Progress {
@@ -47,7 +48,7 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
  */
 export async function scanPlan(store: Store, planOptions: PlanOptions, options: ScanOptions): Promise<Plan> {
   const total = await store.countSteps();
-  const builder = new PlanBuilder(planOptions);
+  const builder = new PlanBuilder(planOptions, new SpillingWorkflowList());
   const phase = 'planning';
   // Spec texts only for the pass that writes them; items in order also for a listed report.
   const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };

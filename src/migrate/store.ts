@@ -64,14 +64,16 @@ export class Store {
 
   /** A step row from its values in the order of `stepSelect`. */
   private toStepRow(r: unknown[]): StepRow {
+    const spec = r[4];
     const row: StepRow = {
       uid: String(r[0]),
       version: '',
       name: text(r[1]),
       workflowId: text(r[2]),
       created: text(r[3]),
-      ...jsonText(r[4]),
+      spec: typeof spec === 'string' ? spec : null,
     };
+    if (spec !== null && typeof spec !== 'string') Object.assign(row, jsonText(spec));
     const fields = row as unknown as Record<string, unknown>;
     for (let i = 0; i < this.stepOptional.length; i++) fields[(this.stepOptional[i] as [string, keyof StepRow])[1]] = text(r[5 + i]);
     row.version ??= '';
