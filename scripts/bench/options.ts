@@ -1,0 +1,81 @@
+/** Command-line options of the benchmark scripts: `--name value` or `--name=value`; anything unknown is refused. */
+import type { Dialect } from '../../test/support/databases.js';
+
+export const ALL_DATABASES: readonly Dialect[] = ['sqlite', 'postgres', 'mysql'];
+
+export interface Options {
+  sizes: number[];
+  reps: number;
+  databases: Dialect[];
+  out?: string;
+  updateReadme: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+type Name = 'sizes' | 'reps' | 'databases' | 'out' | 'update-readme' | 'help';
+const FLAGS: ReadonlySet<Name> = new Set(['update-readme', 'help']);
+
+/** Parses argv; `accepted` lists the options this script takes. Throws UsageError (one line). */
+export function parseOptions(argv: string[], accepted: readonly Name[], defaults: { sizes: number[]; reps: number }): Options {
+  const options: Options = { sizes: defaults.sizes, reps: defaults.reps, databases: [...ALL_DATABASES], updateReadme: false, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-h') {
+      options.help = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    const name = match?.[1] as Name | undefined;
+    if (!match || !name || !accepted.includes(name)) {
+      throw new UsageError(arg.startsWith('-') ? `unknown option ${arg.split('=')[0]}` : `unexpected argument ${JSON.stringify(arg)}`);
+    }
+    let value = match[2];
+    if (FLAGS.has(name)) {
+      if (value !== undefined) throw new UsageError(`--${name} takes no value`);
+    } else if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+    }
+    switch (name) {
+      case 'sizes':
+        options.sizes = list(value!, name).map((s) => positiveInteger(s, name, 100));
+        options.sizes = [...new Set(options.sizes)].sort((a, b) => a - b);
+        break;
+      case 'reps':
+        options.reps = positiveInteger(value!, name, 1);
+        break;
+      case 'databases':
+        options.databases = list(value!, name).map((d) => {
+          const dialect = d === 'mariadb' ? 'mysql' : d === 'postgresql' ? 'postgres' : d;
+          if (!ALL_DATABASES.includes(dialect as Dialect)) throw new UsageError(`--databases: unknown database ${JSON.stringify(d)} (sqlite, postgres, mysql)`);
+          return dialect as Dialect;
+        });
+        options.databases = ALL_DATABASES.filter((d) => options.databases.includes(d));
+        break;
+      case 'out':
+        options.out = value!;
+        break;
+      case 'update-readme':
+        options.updateReadme = true;
+        break;
+      case 'help':
+        options.help = true;
+        break;
+    }
+  }
+  return options;
+}
+
+function list(value: string, name: string): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`--${name} needs a comma-separated list`);
+  return items;
+}
+
+function positiveInteger(value: string, name: string, min: number): number {
+  const n = /^\d[\d_]*$/.test(value) ? Number(value.replace(/_/g, '')) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name}: ${JSON.stringify(value)} is not an integer ≥ ${min}`);
+  return n;
+}
