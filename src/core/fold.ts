@@ -3,6 +3,7 @@ import {
   getMember,
   pyJsonDumpsFrom,
   pyJsonString,
+  isPyFormSpan,
   quickMembers,
   type QuickMember,
   sourceOf,
@@ -78,16 +79,17 @@ function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning
 }
 
 /**
- * The common case read quickly, for a pass that needs no item text (a dry run): a check of the
- * syntax that builds no value, and of the types of the members that matter. Anything it does not
- * settle as a valid row with no warning (Python's NaN/Infinity, a wrong type, a column copy that
- * differs, an escaped key, …) is left to the exact reading, which then gives the reason or the
- * warning: it returns undefined for those.
+ * The common row read quickly: a check of the syntax that builds no value, of the types of the
+ * members that matter, and (for a pass that writes) the item's text copied from the spec's own
+ * text where that is already in json.dumps form. Anything it does not settle as a valid row with
+ * no warning (Python's NaN/Infinity, a wrong type, a column copy that differs, an escaped or
+ * repeated key, other spacing, …) is left to the exact reading, which then gives the reason, the
+ * warning or the text: it returns undefined for those.
  */
-function quickRead(row: StepRow): StepReading | undefined {
+function quickRead(row: StepRow, withText: boolean): StepReading | undefined {
   if (row.specError || row.spec === null || row.name === null || row.name === '') return undefined;
-  const text = row.spec;
-  const members = quickMembers(text);
+  const source = row.spec;
+  const members = quickMembers(source);
   if (members === undefined) return undefined;
   const member = (key: string) => {
     for (let i = members.length - 1; i >= 0; i--) if ((members[i] as QuickMember).key === key) return members[i];
@@ -98,39 +100,50 @@ function quickRead(row: StepRow): StepReading | undefined {
     const m = columnValue === undefined ? undefined : member(field);
     if (m === undefined) continue;
     const same =
-      (m.kind === 'string' && !m.escaped && text.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
+      (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
     if (!same) return undefined;
   }
-  if (member('step_name')?.kind !== 'string') return undefined;
-  const branch = member('branch')?.kind;
-  if (branch !== undefined && branch !== 'string' && branch !== 'null') return undefined;
-  const kwargs = member('kwargs')?.kind;
-  if (kwargs !== undefined && kwargs !== 'object' && kwargs !== 'null') return undefined;
+  const stepName = member('step_name');
+  if (stepName?.kind !== 'string') return undefined;
+  const branch = member('branch');
+  if (branch !== undefined && branch.kind !== 'string' && branch.kind !== 'null') return undefined;
+  const kwargs = member('kwargs');
+  if (kwargs !== undefined && kwargs.kind !== 'object' && kwargs.kind !== 'null') return undefined;
   // The exact reading, only if the item is ever compared with one already in a workflow.
   let full: StepItem | undefined;
-  const exact = () => (full ??= (readStepRow(row) as { item: StepItem }).item);
-  return {
-    item: {
-      name: row.name,
+  const exact = () => (full ??= (exactRead(row) as { item: StepItem }).item);
+  const name = row.name;
+  if (!withText) {
+    const lazy = {
+      name,
       get text() {
         return exact().text;
       },
       canonical: () => exact().canonical(),
-    },
-    warnings: [],
-  };
+    };
+    return { item: lazy, warnings: [] };
+  }
+  // The item's text from the spec's own text, where that is already in json.dumps form.
+  const span = (m: QuickMember) => (isPyFormSpan(source, m.start, m.end) ? source.slice(m.start, m.end) : undefined);
+  const stepText = span(stepName);
+  const branchText = branch?.kind === 'string' ? span(branch) : '"default"';
+  const kwargsText = kwargs?.kind === 'object' ? span(kwargs) : '{}';
+  if (stepText === undefined || branchText === undefined || kwargsText === undefined) return undefined;
+  const text = `{"name": ${pyJsonString(name)}, "step_name": ${stepText}, "branch": ${branchText}, "kwargs": ${kwargsText}}`;
+  return { item: { name, text, canonical: () => exact().canonical() }, warnings: [] };
 }
 
 /**
- * Reads a step row into its item, or the reason it cannot become one (SPEC 2 and 4). Without
- * `withText` (a pass that writes nothing), a quicker check may do, and the item's text is made
- * only if it is asked for.
+ * Reads a step row into its item, or the reason it cannot become one (SPEC 2 and 4): quickly
+ * for the common row, exactly for the rest. Without `withText` (a pass that writes nothing) the
+ * item's text is made only if it is asked for.
  */
 export function readStepRow(row: StepRow, withText = true): StepReading {
-  if (!withText) {
-    const quick = quickRead(row);
-    if (quick) return quick;
-  }
+  return quickRead(row, withText) ?? exactRead(row);
+}
+
+/** The exact reading of a step row, through the lossless parser (what the quick one must agree with). */
+export function exactRead(row: StepRow): StepReading {
   if (row.specError) return { reason: row.specError, warnings: [] };
   if (row.spec === null) return { reason: 'spec is NULL', warnings: [] };
   const parsed = tryParseJson(row.spec);

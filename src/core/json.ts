@@ -596,3 +596,51 @@ function members(): QuickMember[] | undefined {
   ws();
   return pos === qn ? found : undefined;
 }
+
+/**
+ * Whether `text[start, end)`, a value {@link quickMembers} found, is already exactly what
+ * {@link pyJsonDumps} writes for it (see `isPyDumpsForm`), checked on the text alone: separators,
+ * strings, and no repeated key in any object. An escaped key makes it answer no (the exact path
+ * then decides), so two spellings of one key are never taken for two keys.
+ */
+export function isPyFormSpan(text: string, start: number, end: number): boolean {
+  // The keys seen in each open object (null for an array), innermost last.
+  const open: (string[] | null)[] = [];
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const from = i;
+      let plain = true;
+      for (i++; ; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x22) break;
+        if (d < 0x20 || d > 0x7e) return false;
+        if (d === 0x5c) {
+          plain = false;
+          const e = text.charCodeAt(i + 1);
+          if (e === 0x75) {
+            const hex = text.slice(i + 2, i + 6);
+            const code = parseInt(hex, 16);
+            if (hex !== hex.toLowerCase() || (code >= 0x20 && code <= 0x7e) || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return false;
+            i += 5;
+          } else if (e === 0x22 || e === 0x5c || e === 0x6e || e === 0x72 || e === 0x74 || e === 0x62 || e === 0x66) i++;
+          else return false;
+        }
+      }
+      const keys = open[open.length - 1];
+      if (keys && text.charCodeAt(i + 1) === 0x3a) {
+        if (!plain) return false;
+        const key = text.slice(from + 1, i);
+        if (keys.includes(key)) return false;
+        keys.push(key);
+      }
+    } else if (c === 0x7b) open.push([]);
+    else if (c === 0x5b) open.push(null);
+    else if (c === 0x7d || c === 0x5d) open.pop();
+    else if (c === 0x2c || c === 0x3a) {
+      if (text.charCodeAt(i + 1) !== 0x20) return false;
+      i++;
+    } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return false;
+  }
+  return true;
+}

@@ -42,6 +42,8 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   readonly lockRunIsSeparate = true;
   readonly stableWrites = false;
   private lostConnection: Error | undefined;
+  /** The statements sent so far, finished or not (see `send`). */
+  private queue: Promise<void> = Promise.resolve();
 
   private constructor(private readonly client: pg.Client) {
     super(sqlBuilder('pg', {}));
@@ -73,17 +75,30 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     return new PostgresAdapter(client);
   }
 
+  /**
+   * Sends one statement after the ones already sent have finished: pg runs a connection's
+   * queries one at a time, and the scan asks for the next batch while it plans this one.
+   */
+  private send(config: pg.QueryConfig | pg.QueryArrayConfig): Promise<pg.QueryResult> {
+    const run = this.queue.then(() => {
+      if (this.lostConnection) throw this.lostConnection;
+      this.trace(config.text);
+      return this.client.query(config as pg.QueryConfig);
+    });
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   protected async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
-    if (this.lostConnection) throw this.lostConnection;
-    this.trace(sql);
-    const result = await this.client.query({ text: sql, values: bindings, rowMode: 'array' });
+    const result = await this.send({ text: sql, values: bindings, rowMode: 'array' });
     return result.rows as unknown[][];
   }
 
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
-    if (this.lostConnection) throw this.lostConnection;
-    this.trace(sql);
-    const result = await this.client.query({ text: sql, values: bindings });
+    const result = await this.send({ text: sql, values: bindings });
     return result.rows as T[];
   }
 

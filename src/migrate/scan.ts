@@ -66,11 +66,21 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   let done = builder.rowsSeen;
   options.progress?.({ phase, rowsDone: done, rowsTotal: total });
 
-  for (let i = 0; i < parents.length; i += options.batchSize) {
+  // The next batch is asked for before this one is planned: on a server, its rows arrive while
+  // this batch is planned (one connection runs the queries in order). At most two batches are held.
+  const fetch = (i: number) => {
     const batch = parents.slice(i, i + options.batchSize);
     const keys = batch.flatMap((uid) => (versions.get(uid) as string[]).map((version) => ({ uid, version })));
-    const workflows = groupBy<WorkflowRow>(await store.workflowsByKeys(keys, options.lock), (w) => w.uid);
-    const steps = groupBy<StepRow>(await store.stepsFor(batch), (s) => s.workflowId ?? '');
+    const rows = Promise.all([store.workflowsByKeys(keys, options.lock), store.stepsFor(batch)]);
+    rows.catch(() => undefined); // awaited below; an error of a batch never reached is not unhandled
+    return rows;
+  };
+  let next = parents.length > 0 ? fetch(0) : undefined;
+  for (let i = 0; i < parents.length; i += options.batchSize) {
+    const [workflowRows, stepRows] = await (next as ReturnType<typeof fetch>);
+    next = i + options.batchSize < parents.length ? fetch(i + options.batchSize) : undefined;
+    const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
+    const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
     for (const [uid, rows] of steps) {
       const versionRows = workflows.get(uid);
