@@ -14,6 +14,7 @@ import {
   type SpecWrite,
   type StagedSpec,
   type StageTarget,
+  STAGE_ROWS_PER_INSERT,
   STAGE_TABLE,
   type TableRef,
   type TransactionMode,
@@ -168,7 +169,14 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async stage(rows: StagedSpec[]): Promise<void> {
-    await this.insertStaged(STAGE_TABLE, rows);
+    // A prepared statement sends the values as they are (binary protocol): no escaping of
+    // megabytes of specs into one SQL text on the client.
+    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length)) {
+      const sql = `INSERT INTO ${STAGE_TABLE} (uid, version, spec, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`;
+      if (this.lostConnection) throw this.lostConnection;
+      this.trace(sql);
+      await this.connection.execute(sql, chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]));
+    }
   }
 
   async writeStage(t: StageTarget): Promise<void> {
