@@ -50,6 +50,10 @@ const COPIED_COLUMNS: [string, keyof StepRow][] = [
   ['description', 'description'],
 ];
 
+const COPIED_BY_FIELD = new Map<string, keyof StepRow>(COPIED_COLUMNS);
+/** The members of a step spec that the quick reading looks at. */
+const QUICK_KEYS: ReadonlySet<string> = new Set(['step_name', 'branch', 'kwargs', ...COPIED_BY_FIELD.keys()]);
+
 function describeKind(node: JsonNode): string {
   if (node.kind === 'true' || node.kind === 'false') return 'a boolean';
   if (node.kind === 'null') return 'null';
@@ -89,25 +93,27 @@ function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning
 function quickRead(row: StepRow, withText: boolean): StepReading | undefined {
   if (row.specError || row.spec === null || row.name === null || row.name === '') return undefined;
   const source = row.spec;
-  const members = quickMembers(source);
+  const members = quickMembers(source, QUICK_KEYS);
   if (members === undefined) return undefined;
-  const member = (key: string) => {
-    for (let i = members.length - 1; i >= 0; i--) if ((members[i] as QuickMember).key === key) return members[i];
-    return undefined; // the last of repeated keys counts, as in Python
-  };
-  for (const [field, column] of COPIED_COLUMNS) {
-    const columnValue = row[column];
-    const m = columnValue === undefined ? undefined : member(field);
-    if (m === undefined) continue;
-    const same =
-      (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
-    if (!same) return undefined;
+  let stepName: QuickMember | undefined;
+  let branch: QuickMember | undefined;
+  let kwargs: QuickMember | undefined;
+  for (const m of members) {
+    // A repeated key: the last one counts, as in Python.
+    if (m.key === 'step_name') stepName = m;
+    else if (m.key === 'branch') branch = m;
+    else if (m.key === 'kwargs') kwargs = m;
+    else {
+      // A copy of a column: every copy must agree (else the exact reading finds the warning).
+      const columnValue = row[COPIED_BY_FIELD.get(m.key) as keyof StepRow];
+      if (columnValue === undefined) continue;
+      const same =
+        (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
+      if (!same) return undefined;
+    }
   }
-  const stepName = member('step_name');
   if (stepName?.kind !== 'string') return undefined;
-  const branch = member('branch');
   if (branch !== undefined && branch.kind !== 'string' && branch.kind !== 'null') return undefined;
-  const kwargs = member('kwargs');
   if (kwargs !== undefined && kwargs.kind !== 'object' && kwargs.kind !== 'null') return undefined;
   // The exact reading, only if the item is ever compared with one already in a workflow.
   let full: StepItem | undefined;

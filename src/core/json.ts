@@ -418,15 +418,16 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
 /**
- * Checks that a text is one JSON object, and lists its top-level members, without building any
- * value: the quick check of a pass that writes nothing. Returns undefined for anything else —
+ * Checks that a text is one JSON object, and lists its top-level members (those of `wanted`
+ * keys only, when given), without building any value: the quick check of a pass that writes nothing. Returns undefined for anything else —
  * a syntax error, but also Python's NaN/Infinity or an escaped key — which the exact parser
  * ({@link parseJson}) then reads; so this never accepts what the exact parser rejects.
  */
-export function quickMembers(text: string): QuickMember[] | undefined {
+export function quickMembers(text: string, wanted?: ReadonlySet<string>): QuickMember[] | undefined {
   q = text;
   qn = text.length;
   pos = 0;
+  want = wanted;
   try {
     return members();
   } finally {
@@ -439,6 +440,7 @@ let q = '';
 let qn = 0;
 let pos = 0;
 let escaped = false;
+let want: ReadonlySet<string> | undefined;
 
 function ws(): void {
   while (pos < qn) {
@@ -585,7 +587,7 @@ function members(): QuickMember[] | undefined {
       if (c === 0x7b || c === 0x5b) kind = container() ? (c === 0x7b ? 'object' : 'array') : undefined;
       else kind = scalar();
       if (kind === undefined) return undefined;
-      found.push({ key, kind, start, end: pos, escaped: kind === 'string' && escaped });
+      if (want === undefined || want.has(key)) found.push({ key, kind, start, end: pos, escaped: kind === 'string' && escaped });
       ws();
       const next = q.charCodeAt(pos);
       pos++;
