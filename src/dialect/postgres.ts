@@ -296,6 +296,9 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
       case '57P02':
       case '57P03':
         return `the server ended the connection: ${e.message}`;
+      case 'ECONNRESET':
+      case 'EPIPE':
+        return `the connection to PostgreSQL was lost (${e.message})`;
       default:
         if (e?.message === 'Connection terminated unexpectedly') return 'the connection to PostgreSQL was lost';
         if (/timeout/i.test(e?.message ?? '')) return `cannot connect to PostgreSQL: ${e.message}`;
