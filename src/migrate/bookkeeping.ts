@@ -217,8 +217,9 @@ export class Bookkeeping {
     for (;;) {
       const rows: Record<string, unknown>[] = await this.adapter.query(
         `SELECT workflow_uid, workflow_version, ${this.adapter.asText('original_spec')} AS original_spec, written_hash FROM ??
-         WHERE run_id = ?${after ? ' AND (workflow_uid > ? OR (workflow_uid = ? AND workflow_version > ?))' : ''}
+         WHERE run_id = ?${after ? ' AND workflow_uid >= ? AND (workflow_uid > ? OR workflow_version > ?)' : ''}
          ORDER BY workflow_uid, workflow_version LIMIT ?`,
+        // `workflow_uid >= ?` starts the page where the primary key's range does, on every database.
         [qualified(this.backups), runId, ...(after ? [after[0], after[0], after[1]] : []), pageSize],
       );
       if (rows.length === 0) return;

@@ -42,7 +42,8 @@ async function tablesToRestore(adapter: DialectAdapter, tables: KeptTable[]): Pr
 async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>> {
   const { book, store, req } = ctx;
   const out = { workflowsRestored: 0, drifted: [] as RollbackResult['drifted'], forced: 0 };
-  for await (const page of book.backupsOf(run.id, req.batchSize)) {
+  // A page holds workflow rows only: ten times a scan batch of workflow uids is about as many rows.
+  for await (const page of book.backupsOf(run.id, req.batchSize * 10)) {
     const current = await store.workflowsByKeys(page, write);
     const byKey = new Map(current.map((w) => [JSON.stringify([w.uid, w.version]), w]));
     const writes: SpecWrite[] = [];
