@@ -310,59 +310,10 @@ export function pyJsonDumps(node: JsonNode): string {
   return writeJson(node, { string: pyJsonString, number: (literal) => literal, comma: ', ', colon: ': ', sortKeys: false });
 }
 
-/**
- * Whether the source text of a value is already exactly what {@link pyJsonDumps} would write for
- * it: `", "` and `": "` separators and no other whitespace, strings of printable ASCII with
- * Python's escapes, no repeated key. The controller writes specs with `json.dumps`, so this is
- * the common case, and copying the text is much cheaper than writing it again.
- */
-function isPyDumpsForm(text: string, node: JsonNode): boolean {
-  let inString = false;
-  for (let i = node.start; i < node.end; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x22) inString = false;
-      else if (c < 0x20 || c > 0x7e) return false;
-      else if (c === 0x5c) {
-        const e = text.charCodeAt(i + 1);
-        if (e === 0x75) {
-          // \uXXXX: Python writes lowercase hex, and only for what has no short escape.
-          const hex = text.slice(i + 2, i + 6);
-          const code = parseInt(hex, 16);
-          if (hex !== hex.toLowerCase() || (code >= 0x20 && code <= 0x7e) || [8, 9, 10, 12, 13].includes(code)) return false;
-          i += 5;
-        } else if (e === 0x22 || e === 0x5c || e === 0x6e || e === 0x72 || e === 0x74 || e === 0x62 || e === 0x66) i++;
-        else return false; // \/ is read but never written
-      }
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x2c || c === 0x3a) {
-      // , and : are followed by exactly one space, then a value or key
-      if (text.charCodeAt(i + 1) !== 0x20) return false;
-      i++;
-    } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return false;
-  }
-  // A repeated key is written once: the text is not the output then.
-  const stack: JsonNode[] = [node];
-  while (stack.length > 0) {
-    const n = stack.pop() as JsonNode;
-    if (n.kind === 'array') stack.push(...n.items);
-    else if (n.kind === 'object') {
-      const { entries } = n;
-      if (entries.length > 1) {
-        const keys = new Set<string>();
-        for (const e of entries) keys.add(e.key);
-        if (keys.size !== entries.length) return false;
-      }
-      for (const e of entries) if (e.node.kind === 'object' || e.node.kind === 'array') stack.push(e.node);
-    }
-  }
-  return true;
-}
-
 /** {@link pyJsonDumps} of a node parsed from `text`, copying its source where that is the same. */
 export function pyJsonDumpsFrom(text: string, node: JsonNode): string {
   if (node.kind === 'number' || node.kind === 'true' || node.kind === 'false' || node.kind === 'null') return node.value;
-  return isPyDumpsForm(text, node) ? text.slice(node.start, node.end) : pyJsonDumps(node);
+  return isPyFormSpan(text, node.start, node.end) ? text.slice(node.start, node.end) : pyJsonDumps(node);
 }
 
 /** A number literal in a canonical form, so that `1`, `1.0` and `1e0` compare equal (as in Python). */
@@ -600,10 +551,12 @@ function members(): QuickMember[] | undefined {
 }
 
 /**
- * Whether `text[start, end)`, a value {@link quickMembers} found, is already exactly what
- * {@link pyJsonDumps} writes for it (see `isPyDumpsForm`), checked on the text alone: separators,
- * strings, and no repeated key in any object. An escaped key makes it answer no (the exact path
- * then decides), so two spellings of one key are never taken for two keys.
+ * Whether the text of a value, `text[start, end)`, is already exactly what {@link pyJsonDumps}
+ * writes for it: `", "` and `": "` separators and no other whitespace, strings of printable
+ * ASCII with Python's escapes, no repeated key in any object. The controller writes specs with
+ * `json.dumps`, so this is the common case, and copying the text is much cheaper than writing it
+ * again. Checked on the text alone; an escaped key makes it answer no (the writer then decides),
+ * so two spellings of one key are never taken for two keys.
  */
 export function isPyFormSpan(text: string, start: number, end: number): boolean {
   // The keys seen in each open object (null for an array), innermost last.

@@ -30,6 +30,9 @@ function jsonText(v: unknown): { spec: string | null; specError?: string } {
 /** Text that may stand for bytes that were not UTF-8 (the driver shows each as U+FFFD). */
 const maybeReplaced = (spec: string | null): boolean => spec !== null && spec.includes('\uFFFD');
 
+/** Keys per workflow lookup (see `workflowsByKeys`). */
+const KEYS_PER_LOOKUP = 1000;
+
 /** The dialect-free reads and writes of a run, over whichever adapter is open. */
 export class Store {
   private readonly stepSelect: string;
@@ -114,16 +117,24 @@ export class Store {
     return { sql: 'uid IN (?) AND version IN (?)', bindings: [uids, [...new Set(keys.map((k) => k.version))]] };
   }
 
-  /** These workflow rows, by exact key; `lock` takes row locks where the database has them. */
+  /**
+   * These workflow rows, by exact key; `lock` takes row locks where the database has them. At
+   * most {@link KEYS_PER_LOOKUP} keys per statement: with longer IN lists MariaDB's planner turns
+   * to a full scan (and, locking, locks every row it scans).
+   */
   async workflowsByKeys(keys: { uid: string; version: string }[], lock: boolean): Promise<WorkflowRow[]> {
     const version = this.workflowHasVersion ? this.adapter.asText('version') : "''";
-    const filter = this.keyFilter(keys, this.workflowHasVersion);
-    const rows = await this.adapter.query<Record<string, unknown>>(
-      `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
-              ${this.adapter.asJsonText('spec')} AS spec
-       FROM ?? WHERE ${filter.sql}${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
-      [qualified(this.workflow), ...filter.bindings],
-    );
+    const rows: Record<string, unknown>[] = [];
+    for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
+      const filter = this.keyFilter(keys.slice(i, i + KEYS_PER_LOOKUP), this.workflowHasVersion);
+      const part = await this.adapter.query<Record<string, unknown>>(
+        `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
+                ${this.adapter.asJsonText('spec')} AS spec
+         FROM ?? WHERE ${filter.sql}${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
+        [qualified(this.workflow), ...filter.bindings],
+      );
+      for (const row of part) rows.push(row);
+    }
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
     const found = rows
       .map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '', name: String(r.name), ...jsonText(r.spec) }))
