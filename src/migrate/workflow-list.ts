@@ -21,7 +21,7 @@ export function removeSpillFiles(): void {
 
 /**
  * The changed workflow rows of a large plan, for its report: the first few thousand in memory,
- * the rest as JSON lines in a private temporary file (mode 0600, removed at exit), so that memory
+ * the rest as JSON lines in a private temporary file (mode 0600, unlinked once open), so that memory
  * stays flat whatever the number of workflows. The scan adds them in (uid, version) order; a
  * list that was not added in order is sorted in memory when finished.
  */
@@ -63,6 +63,14 @@ export class SpillingWorkflowList implements WorkflowList {
       }
       const file = path.join(dir, 'workflows.jsonl');
       this.file = { path: file, fd: openSync(file, 'w+', 0o600) };
+      try {
+        // The open descriptor keeps the data; with no name left, nothing stays behind even when
+        // the process is killed. (Where an open file cannot be removed, the exit handler does it.)
+        rmSync(dir, { recursive: true, force: true });
+        spillDirs.delete(dir);
+      } catch {
+        // removed at exit instead
+      }
     }
     writeSync(this.file.fd, this.pending.join(''));
     this.pending = [];

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it, type TestContext } from 'vitest';
@@ -312,7 +312,9 @@ describeEachDialect('migration', (dialect, need) => {
     await withDataset(dialect, 'sample', async (db) => {
       const file = join(tmpdir(), `stepcfg-report-${process.pid}-${dialect}.json`);
       const run = await cli(['--db', db.url, '--dry-run', '--json', '--report', file]);
-      expect(readFileSync(file, 'utf8')).toBe(run.stdout);
+      const written = readFileSync(file, 'utf8');
+      rmSync(file);
+      expect(written).toBe(run.stdout);
       expect(run.json()).toMatchObject({ reportVersion: 1, database: { dialect } });
       expect(run.stderr).toContain('Orphans (3)');
 

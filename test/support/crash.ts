@@ -1,13 +1,18 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './cli.js';
 import { createTestDatabase, requireOrSkip, type Dialect } from './databases.js';
 import { generateDatabase } from './generate.js';
 import { sleep, startBin, stateDigest } from './processes.js';
 
 let orphanFiles = 0;
-/** A fresh --orphans-out path for each run that asks for one. */
+const orphansDir = mkdtempSync(path.join(os.tmpdir(), 'stepcfg-crash-'));
+afterAll(() => rmSync(orphansDir, { recursive: true, force: true }));
+/** A fresh --orphans-out path for each run that asks for one (in a directory removed afterwards). */
 function withOrphansFile(args: string[]): string[] {
-  return args.map((a, i) => (args[i - 1] === '--orphans-out' ? `/tmp/stepcfg-crash-${process.pid}-${orphanFiles++}.json` : a));
+  return args.map((a, i) => (args[i - 1] === '--orphans-out' ? path.join(orphansDir, `orphans-${orphanFiles++}.json`) : a));
 }
 
 /**
