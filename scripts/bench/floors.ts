@@ -108,7 +108,8 @@ const SQLITE_BACKUP_TABLE = `CREATE TABLE ${BACKUP_TABLE} (uid VARCHAR(64) NOT N
 const SQLITE_BACKUP_ROWS =
   `INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT uid, version, spec FROM workflow ` +
   'WHERE uid IN (SELECT workflow_id FROM step_configuration)';
-const SQLITE_KEEP_AND_DROP = [
+/** Floor 2's extra: every step and label row kept in a copy, then both tables dropped (SQLite and PostgreSQL). */
+const KEEP_AND_DROP = [
   `CREATE TABLE ${KEPT_STEPS_TABLE} AS SELECT * FROM step_configuration`,
   `CREATE TABLE ${KEPT_LABELS_TABLE} AS SELECT * FROM step_configuration_labels`,
   'DROP TABLE step_configuration_labels',
@@ -116,7 +117,7 @@ const SQLITE_KEEP_AND_DROP = [
 ];
 
 function sqliteTransaction(kind: FloorKind, fold: string[]): string[] {
-  return ['BEGIN IMMEDIATE', SQLITE_BACKUP_TABLE, SQLITE_BACKUP_ROWS, ...fold, ...(kind === 'floor2' ? SQLITE_KEEP_AND_DROP : []), 'COMMIT'];
+  return ['BEGIN IMMEDIATE', SQLITE_BACKUP_TABLE, SQLITE_BACKUP_ROWS, ...fold, ...(kind === 'floor2' ? KEEP_AND_DROP : []), 'COMMIT'];
 }
 
 const SQLITE_CORRELATED_ITEMS = `(SELECT ${SQLITE_ITEMS} FROM step_configuration s WHERE s.workflow_id = workflow.uid)`;
@@ -211,17 +212,11 @@ const PG_BACKUP_TABLE = `CREATE TABLE ${BACKUP_TABLE} (uid VARCHAR(64) NOT NULL,
 const PG_BACKUP_ROWS =
   `INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT uid, version, spec::text FROM workflow ` +
   'WHERE uid IN (SELECT workflow_id FROM step_configuration)';
-const PG_KEEP_AND_DROP = [
-  `CREATE TABLE ${KEPT_STEPS_TABLE} AS SELECT * FROM step_configuration`,
-  `CREATE TABLE ${KEPT_LABELS_TABLE} AS SELECT * FROM step_configuration_labels`,
-  'DROP TABLE step_configuration_labels',
-  'DROP TABLE step_configuration',
-];
 /** The items of all workflows are hashed for the join: keep the hash in memory (the default 4MB spills to disk). */
 const PG_WORK_MEM = "SET LOCAL work_mem = '256MB'";
 
 function pgTransaction(kind: FloorKind, body: string[], workMem = true): string[] {
-  return ['BEGIN', ...(workMem ? [PG_WORK_MEM] : []), PG_BACKUP_TABLE, ...body, ...(kind === 'floor2' ? PG_KEEP_AND_DROP : []), 'COMMIT'];
+  return ['BEGIN', ...(workMem ? [PG_WORK_MEM] : []), PG_BACKUP_TABLE, ...body, ...(kind === 'floor2' ? KEEP_AND_DROP : []), 'COMMIT'];
 }
 
 const pgUpdateFrom = (merged: string, itemsQuery: string): string =>

@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';

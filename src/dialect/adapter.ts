@@ -263,10 +263,17 @@ export abstract class BaseAdapter {
     return this.runNativeArrays(compiled.sql, compiled.bindings);
   }
 
-  /** Inserts staged specs into the stage table (named as this dialect reaches it), in chunks. */
-  protected async insertStaged(table: string, rows: StagedSpec[]): Promise<void> {
+  /**
+   * Inserts staged specs into the stage table (named as this dialect reaches it), in multi-row
+   * chunks, each sent by `send` (by default as a query).
+   */
+  protected async insertStaged(
+    table: string,
+    rows: StagedSpec[],
+    send: (sql: string, values: unknown[]) => Promise<unknown> = (sql, values) => this.query(sql, values),
+  ): Promise<void> {
     for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length)) {
-      await this.query(
+      await send(
         `INSERT INTO ${table} (uid, version, spec, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
         chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]),
       );

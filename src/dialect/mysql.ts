@@ -14,7 +14,6 @@ import {
   type SpecWrite,
   type StagedSpec,
   type StageTarget,
-  STAGE_ROWS_PER_INSERT,
   STAGE_TABLE,
   type TableRef,
   type TransactionMode,
@@ -171,12 +170,11 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   async stage(rows: StagedSpec[]): Promise<void> {
     // A prepared statement sends the values as they are (binary protocol): no escaping of
     // megabytes of specs into one SQL text on the client.
-    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length)) {
-      const sql = `INSERT INTO ${STAGE_TABLE} (uid, version, spec, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`;
+    await this.insertStaged(STAGE_TABLE, rows, async (sql, values) => {
       if (this.lostConnection) throw this.lostConnection;
       this.trace(sql);
-      await this.connection.execute(sql, chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]));
-    }
+      await this.connection.execute(sql, values as string[]);
+    });
   }
 
   async writeStage(t: StageTarget): Promise<void> {

@@ -4,7 +4,7 @@ import { ExitCode, ToolError } from '../errors.js';
 import { TOOL_PREFIX, writtenHash, type Bookkeeping } from './bookkeeping.js';
 import { writeOrphansFile, type LeftRow } from './orphans-file.js';
 import { emptyPlan } from './report.js';
-import { backupBeforeWriting, result, runRecord, scan, type Context, type RunResult } from './run.js';
+import { backupBeforeWriting, readOnly, result, runRecord, scan, type Context, type RunResult } from './run.js';
 
 /** The rows a plan leaves in the step table: orphans, skipped invalid rows, kept conflicts. */
 function leftRows(plan: Plan): { uid: string; version: string; reason: string }[] {
@@ -98,7 +98,7 @@ export async function finishPendingDrops(adapter: DialectAdapter, book: Bookkeep
  * The writing pass re-reads every batch under lock and must reproduce the plan's numbers exactly.
  */
 export async function apply(ctx: Context): Promise<RunResult> {
-  const { adapter, store, book, req } = ctx;
+  const { adapter, book, req } = ctx;
   if (ctx.droppedBy) {
     ctx.notes.push(`nothing to migrate: ${req.tables.step} was dropped by run ${ctx.droppedBy.id}`);
     const plan = emptyPlan();
@@ -110,26 +110,14 @@ export async function apply(ctx: Context): Promise<RunResult> {
     const question = `Drop ${names} after the fold? (they are kept as ${TOOL_PREFIX}* tables until cleanup, for --rollback)`;
     if (!(await req.confirm(question))) {
       // Refused, but the report still shows what the run would have done (a read-only pass).
-      await adapter.begin('read');
-      let plan: Plan;
-      try {
-        plan = await scan(ctx);
-      } finally {
-        await adapter.rollback();
-      }
+      const plan = await readOnly(adapter, () => scan(ctx));
       const blockers = [...plan.blockers, '--drop-table needs --yes when there is no terminal to confirm on'];
       return result(ctx, { ...plan, blockers }, 'blocked', ExitCode.blocked);
     }
   }
   if (req.backupFile) {
     // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
-    await adapter.begin('read');
-    let first: Plan;
-    try {
-      first = await scan(ctx);
-    } finally {
-      await adapter.rollback();
-    }
+    const first = await readOnly(adapter, () => scan(ctx));
     const blockers = [...first.blockers, ...(req.dropTable ? await dropBlockers(ctx, first) : [])];
     if (blockers.length > 0) return result(ctx, { ...first, blockers }, 'blocked', ExitCode.blocked);
     await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);

@@ -3,7 +3,7 @@ import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js
 import { ExitCode, ToolError } from '../errors.js';
 import { stillAsWritten, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { emptyPlan, type RollbackResult } from './report.js';
-import { backupBeforeWriting, hasChanges, result, runRecord, type Context, type RunRequest, type RunResult } from './run.js';
+import { backupBeforeWriting, hasChanges, readOnly, result, runRecord, type Context, type RunRequest, type RunResult } from './run.js';
 
 /** The run a rollback undoes: `--run ID` (or a unique prefix of it), else the latest that changed something. */
 function chooseRun(runs: RunRecord[], wanted: string | undefined): RunRecord | undefined {
@@ -109,13 +109,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
       : [];
 
   if (req.dryRun || !adapter.transactionalDdl) {
-    await adapter.begin('read');
-    let found;
-    try {
-      found = await restoreSpecs(ctx, run, false);
-    } finally {
-      await adapter.rollback();
-    }
+    const found = await readOnly(adapter, () => restoreSpecs(ctx, run, false));
     const blockers = driftBlockers(found);
     if (blockers.length > 0) return blocked('rollback refused; nothing was written', found, blockers);
     if (req.dryRun) {

@@ -231,6 +231,16 @@ export function result(
   return { exitCode, report };
 }
 
+/** Runs `fn` in a read-only transaction that is always rolled back. */
+export async function readOnly<T>(adapter: DialectAdapter, fn: () => Promise<T>): Promise<T> {
+  await adapter.begin('read');
+  try {
+    return await fn();
+  } finally {
+    await adapter.rollback();
+  }
+}
+
 /** One planning (or, with `write`, writing) pass over the data of the run. */
 export function scan(ctx: Context, options: Partial<ScanOptions> = {}): Promise<Plan> {
   const exactCount = !writing(ctx.req) || ctx.adapter.stableWrites || ctx.req.dropTable; // a drop freezes the table
@@ -270,15 +280,7 @@ export function listRuns(runs: RunRecord[]): RunListing[] {
 
 /** Dry run and status: one read-only transaction, no lock, nothing created. */
 async function inspect(ctx: Context): Promise<RunResult> {
-  await ctx.adapter.begin('read');
-  let plan: Plan;
-  let runs: RunRecord[];
-  try {
-    plan = await scan(ctx);
-    runs = await ctx.book.listRuns();
-  } finally {
-    await ctx.adapter.rollback();
-  }
+  const [plan, runs] = await readOnly(ctx.adapter, async () => [await scan(ctx), await ctx.book.listRuns()] as const);
   plan.summary.tableDropped = ctx.droppedBy !== null;
   const blocked = plan.blockers.length > 0;
   if (ctx.req.mode === 'status') {
