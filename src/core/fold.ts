@@ -4,7 +4,9 @@ import {
   pyJsonDumpsFrom,
   pyJsonString,
   isPyFormSpan,
-  quickMembers,
+  scanMembers,
+  scannedMembers,
+  scannedObject,
   type QuickMember,
   sourceOf,
   tryParseJson,
@@ -93,12 +95,13 @@ function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning
 function quickRead(row: StepRow, withText: boolean): StepReading | undefined {
   if (row.specError || row.spec === null || row.name === null || row.name === '') return undefined;
   const source = row.spec;
-  const members = quickMembers(source, QUICK_KEYS);
-  if (members === undefined) return undefined;
+  const count = scanMembers(source, QUICK_KEYS);
+  if (count < 0) return undefined;
   let stepName: QuickMember | undefined;
   let branch: QuickMember | undefined;
   let kwargs: QuickMember | undefined;
-  for (const m of members) {
+  for (let i = 0; i < count; i++) {
+    const m = scannedMembers[i] as QuickMember;
     // A repeated key: the last one counts, as in Python.
     if (m.key === 'step_name') stepName = m;
     else if (m.key === 'branch') branch = m;
@@ -115,28 +118,46 @@ function quickRead(row: StepRow, withText: boolean): StepReading | undefined {
   if (stepName?.kind !== 'string') return undefined;
   if (branch !== undefined && branch.kind !== 'string' && branch.kind !== 'null') return undefined;
   if (kwargs !== undefined && kwargs.kind !== 'object' && kwargs.kind !== 'null') return undefined;
-  // The exact reading, only if the item is ever compared with one already in a workflow.
-  let full: StepItem | undefined;
-  const exact = () => (full ??= (exactRead(row) as { item: StepItem }).item);
-  const name = row.name;
-  if (!withText) {
-    const lazy = {
-      name,
-      get text() {
-        return exact().text;
-      },
-      canonical: () => exact().canonical(),
-    };
-    return { item: lazy, warnings: [] };
-  }
+  if (!withText) return { item: new QuickItem(row, undefined), warnings: NO_WARNINGS };
   // The item's text from the spec's own text, where that is already in json.dumps form.
-  const span = (m: QuickMember) => (isPyFormSpan(source, m.start, m.end) ? source.slice(m.start, m.end) : undefined);
-  const stepText = span(stepName);
-  const branchText = branch?.kind === 'string' ? span(branch) : '"default"';
-  const kwargsText = kwargs?.kind === 'object' ? span(kwargs) : '{}';
+  const stepText = pyFormText(source, stepName);
+  const branchText = branch?.kind === 'string' ? pyFormText(source, branch) : '"default"';
+  const kwargsText = kwargs?.kind === 'object' ? pyFormText(source, kwargs) : '{}';
   if (stepText === undefined || branchText === undefined || kwargsText === undefined) return undefined;
-  const text = `{"name": ${pyJsonString(name)}, "step_name": ${stepText}, "branch": ${branchText}, "kwargs": ${kwargsText}}`;
-  return { item: { name, text, canonical: () => exact().canonical() }, warnings: [] };
+  const text = `{"name": ${pyJsonString(row.name)}, "step_name": ${stepText}, "branch": ${branchText}, "kwargs": ${kwargsText}}`;
+  return { item: new QuickItem(row, text), warnings: NO_WARNINGS };
+}
+
+/** A member's text, where it is already in json.dumps form. */
+function pyFormText(source: string, m: QuickMember): string | undefined {
+  return isPyFormSpan(source, m.start, m.end) ? source.slice(m.start, m.end) : undefined;
+}
+
+/** No warnings (shared: never written to). */
+const NO_WARNINGS: SpecWarning[] = Object.freeze([]) as unknown as SpecWarning[];
+
+/**
+ * An item read quickly. The exact reading is made only if asked for: its canonical form (the
+ * item is compared with one already in a workflow), or its text when the quick reading made none.
+ */
+class QuickItem implements StepItem {
+  readonly name: string;
+  private full: StepItem | undefined;
+  constructor(
+    private readonly row: StepRow,
+    private readonly quickText: string | undefined,
+  ) {
+    this.name = row.name as string;
+  }
+  private exact(): StepItem {
+    return (this.full ??= (exactRead(this.row) as { item: StepItem }).item);
+  }
+  get text(): string {
+    return this.quickText ?? this.exact().text;
+  }
+  canonical(): string {
+    return this.exact().canonical();
+  }
 }
 
 /**
@@ -188,26 +209,38 @@ export function exactRead(row: StepRow): StepReading {
   return { item: { name, text, canonical: canonicalOf }, warnings };
 }
 
-/** A workflow row's spec, read: its root object (null for NULL/`null`) and its item array. */
+/** A workflow row's spec, read: where its object is, and its item array. */
 interface WorkflowSpec {
   row: WorkflowRow;
-  root: JsonObject | null;
+  /**
+   * Where the spec's object is in its text (null for NULL/`null`): its braces, and the end of its
+   * last member's value (-1 for `{}`), where a new member goes.
+   */
+  object: { start: number; end: number; lastValueEnd: number } | null;
   array: JsonArray | null;
   /** Existing items by name; more than one node means the array already repeats the name. */
-  byName: Map<string, JsonNode[]>;
+  byName: ReadonlyMap<string, JsonNode[]>;
 }
+
+const TARGET_KEYS: ReadonlySet<string> = new Set([TARGET_KEY]);
+/** No existing items (shared: never written to). */
+const NO_ITEMS: ReadonlyMap<string, JsonNode[]> = new Map();
 
 function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; reason: string } {
   if (row.specError) return { row, reason: row.specError };
-  const empty = { row, root: null, array: null, byName: new Map<string, JsonNode[]>() };
-  if (row.spec === null) return empty;
+  if (row.spec === null) return { row, object: null, array: null, byName: NO_ITEMS };
+  // The common spec, an object without the array (a first run), is checked without building it;
+  // anything else (the array, an escaped key, NaN, not an object, …) is read by the exact parser.
+  if (scanMembers(row.spec, TARGET_KEYS) === 0) return { row, object: { ...scannedObject }, array: null, byName: NO_ITEMS };
   const parsed = tryParseJson(row.spec);
   if ('error' in parsed) return { row, reason: `spec is not valid JSON (${parsed.error})` };
   const root = parsed.node;
-  if (root.kind === 'null') return empty;
+  if (root.kind === 'null') return { row, object: null, array: null, byName: NO_ITEMS };
   if (root.kind !== 'object') return { row, reason: `spec is ${describeKind(root)}, not a JSON object` };
+  const last = root.entries[root.entries.length - 1];
+  const object = { start: root.start, end: root.end, lastValueEnd: last ? last.node.end : -1 };
   const array = getMember(root, TARGET_KEY);
-  if (array === undefined) return { ...empty, root };
+  if (array === undefined) return { row, object, array: null, byName: NO_ITEMS };
   if (array.kind !== 'array') return { row, reason: `spec.${TARGET_KEY} is ${describeKind(array)}, not an array` };
   const byName = new Map<string, JsonNode[]>();
   for (const item of array.items) {
@@ -218,7 +251,7 @@ function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; r
     list.push(item);
     byName.set(name.value, list);
   }
-  return { row, root, array, byName };
+  return { row, object, array, byName };
 }
 
 /**
@@ -231,8 +264,13 @@ export function spliceSpec(
   replaced: { node: JsonNode; text: string }[],
 ): string {
   const text = spec.row.spec ?? '';
-  const { root, array } = spec;
-  if (root === null) return `{"${TARGET_KEY}": [${added.join(', ')}]}`;
+  const { object, array } = spec;
+  if (object === null) return `{"${TARGET_KEY}": [${added.join(', ')}]}`;
+  if (replaced.length === 0 && array === null && object.lastValueEnd >= 0) {
+    // The common case, one edit: the array as the object's new last member.
+    const at = object.lastValueEnd;
+    return `${text.slice(0, at)}, "${TARGET_KEY}": [${added.join(', ')}]${text.slice(at)}`;
+  }
   const edits: { at: number; end: number; text: string }[] = replaced.map((r) => ({
     at: r.node.start,
     end: r.node.end,
@@ -241,9 +279,8 @@ export function spliceSpec(
   if (added.length > 0) {
     if (array === null) {
       const member = `"${TARGET_KEY}": [${added.join(', ')}]`;
-      const last = root.entries[root.entries.length - 1];
-      if (last) edits.push({ at: last.node.end, end: last.node.end, text: `, ${member}` });
-      else edits.push({ at: root.start, end: root.end, text: `{${member}}` });
+      if (object.lastValueEnd >= 0) edits.push({ at: object.lastValueEnd, end: object.lastValueEnd, text: `, ${member}` });
+      else edits.push({ at: object.start, end: object.end, text: `{${member}}` });
     } else {
       const last = array.items[array.items.length - 1];
       if (last) edits.push({ at: last.end, end: last.end, text: `, ${added.join(', ')}` });
@@ -277,23 +314,24 @@ export function planWorkflowGroup(
   const readings = workflows.map(readWorkflowRow);
   const badWorkflow = readings.find((r): r is { row: WorkflowRow; reason: string } => 'reason' in r);
 
-  const valid: { row: StepRow; item: StepItem }[] = [];
+  // What becomes of each valid row: placed in some version row, blocked by a conflict, or met a
+  // conflict that was resolved; none of them means unchanged (identical items everywhere).
+  const valid: Placing[] = [];
   for (const row of steps) {
     const reading = readStepRow(row, detail.texts);
-    plan.warnings.push(...reading.warnings);
+    if (reading.warnings.length > 0) plan.warnings.push(...reading.warnings);
     if ('reason' in reading) invalidate(row, reading.reason);
-    else valid.push({ row, item: reading.item });
+    else valid.push({ row, item: reading.item, placed: false, blocked: false, conflicted: false });
   }
 
   // Every row with a name counts, valid or not: a twin of an invalid row is a duplicate too.
-  const nameCount = new Map<string, number>();
-  for (const row of steps) if (row.name) nameCount.set(row.name, (nameCount.get(row.name) ?? 0) + 1);
-  let placeable: typeof valid = [];
+  const twins = namesTwice(steps);
+  let placeable: Placing[] = [];
   for (const v of valid) {
     if (badWorkflow) {
       const w = badWorkflow.row;
       invalidate(v.row, `workflow ${w.uid} (version ${JSON.stringify(w.version)}): ${badWorkflow.reason}`);
-    } else if ((nameCount.get(v.item.name) ?? 0) > 1) {
+    } else if (twins?.has(v.item.name)) {
       invalidate(v.row, `another step row of workflow ${v.row.workflowId} has the same name`);
     } else {
       placeable.push(v);
@@ -302,17 +340,15 @@ export function planWorkflowGroup(
   if (badWorkflow) return plan;
   if (detail.order) placeable = sortByCreatedName(placeable, (p) => p.row);
 
-  const placed = new Set<StepRow>();
-  const blocked = new Set<StepRow>();
-  const conflicted = new Set<StepRow>();
   for (const spec of readings as WorkflowSpec[]) {
     const added: { name: string; text: string }[] = [];
     const replaced: { name: string; node: JsonNode; text: string }[] = [];
-    for (const { row, item } of placeable) {
+    for (const p of placeable) {
+      const { row, item } = p;
       const existing = spec.byName.get(item.name);
       if (existing === undefined) {
         added.push(item);
-        placed.add(row);
+        p.placed = true;
         continue;
       }
       const [node] = existing as [JsonNode];
@@ -333,11 +369,11 @@ export function planWorkflowGroup(
         reason,
         resolution: resolution === 'replaced' && !canReplace ? 'blocking' : resolution,
       } satisfies Conflict);
-      conflicted.add(row);
-      if (resolution === 'blocking' || (resolution === 'replaced' && !canReplace)) blocked.add(row);
+      p.conflicted = true;
+      if (resolution === 'blocking' || (resolution === 'replaced' && !canReplace)) p.blocked = true;
       else if (canReplace) {
         replaced.push({ name: item.name, node, text: item.text });
-        placed.add(row);
+        p.placed = true;
       }
     }
     if (added.length > 0 || replaced.length > 0) {
@@ -359,15 +395,38 @@ export function planWorkflowGroup(
     }
   }
 
-  for (const { row } of placeable) {
-    const outcome: RowOutcome = blocked.has(row)
-      ? 'conflict'
-      : placed.has(row)
-        ? 'folded'
-        : conflicted.has(row)
-          ? 'conflict'
-          : 'unchanged';
-    plan.outcomes.push({ row, outcome });
+  for (const p of placeable) {
+    const outcome: RowOutcome = p.blocked ? 'conflict' : p.placed ? 'folded' : p.conflicted ? 'conflict' : 'unchanged';
+    plan.outcomes.push({ row: p.row, outcome });
   }
   return plan;
+}
+
+/** A valid step row of a group, and what has become of it in the group's version rows. */
+interface Placing {
+  row: StepRow;
+  item: StepItem;
+  placed: boolean;
+  blocked: boolean;
+  conflicted: boolean;
+}
+
+/** The names more than one of these rows has; undefined when there is none (the common case, checked without a map for a small group). */
+function namesTwice(rows: StepRow[]): Set<string> | undefined {
+  let twins: Set<string> | undefined;
+  if (rows.length <= 32) {
+    for (let i = 1; i < rows.length; i++) {
+      const name = (rows[i] as StepRow).name;
+      if (!name) continue;
+      for (let j = 0; j < i; j++) if ((rows[j] as StepRow).name === name) (twins ??= new Set()).add(name);
+    }
+    return twins;
+  }
+  const seen = new Set<string>();
+  for (const { name } of rows) {
+    if (!name) continue;
+    if (seen.has(name)) (twins ??= new Set()).add(name);
+    else seen.add(name);
+  }
+  return twins;
 }

@@ -370,184 +370,228 @@ const isHex = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x6
 
 /**
  * Checks that a text is one JSON object, and lists its top-level members (those of `wanted`
- * keys only, when given), without building any value: the quick check of a pass that writes nothing. Returns undefined for anything else —
- * a syntax error, but also Python's NaN/Infinity or an escaped key — which the exact parser
+ * keys only, when given), without building any value. Returns undefined for anything else — a
+ * syntax error, but also Python's NaN/Infinity or an escaped key — which the exact parser
  * ({@link parseJson}) then reads; so this never accepts what the exact parser rejects.
  */
 export function quickMembers(text: string, wanted?: ReadonlySet<string>): QuickMember[] | undefined {
-  q = text;
-  qn = text.length;
-  pos = 0;
-  want = wanted;
-  try {
-    return members();
-  } finally {
-    q = ''; // let the text go
-  }
+  const count = scanMembers(text, wanted);
+  return count < 0 ? undefined : scannedMembers.slice(0, count).map((m) => ({ ...m }));
 }
 
-// The scanner's state: module-level, so that a call allocates nothing but its result.
-let q = '';
-let qn = 0;
-let pos = 0;
-let escaped = false;
-let want: ReadonlySet<string> | undefined;
+/**
+ * {@link quickMembers} that allocates nothing, for the quick check of every step row: returns how
+ * many members it found (-1 for a text it does not settle), which are then
+ * `scannedMembers[0, count)`. Those records are reused by the next call: read them before it.
+ */
+export function scanMembers(text: string, wanted?: ReadonlySet<string>): number {
+  if (wanted !== wantSet) {
+    wantSet = wanted;
+    want = wanted === undefined ? undefined : [...wanted];
+  }
+  const n = text.length;
+  let p = skipWs(text, 0, n);
+  if (text.charCodeAt(p) !== 0x7b) return -1;
+  const objectStart = p;
+  let lastValueEnd = -1;
+  let count = 0;
+  p = skipWs(text, p + 1, n);
+  if (text.charCodeAt(p) === 0x7d) p++;
+  else {
+    for (;;) {
+      const keyStart = p;
+      if (text.charCodeAt(p) !== 0x22) return -1;
+      p = skipString(text, p, n);
+      if (p < 0 || escaped) return -1;
+      const key = want === undefined ? text.slice(keyStart + 1, p - 1) : wantedKey(text, keyStart + 1, p - 1);
+      p = skipWs(text, p, n);
+      if (text.charCodeAt(p) !== 0x3a) return -1;
+      const start = skipWs(text, p + 1, n);
+      p = skipValue(text, start, n);
+      if (p < 0) return -1;
+      lastValueEnd = p;
+      if (key !== undefined) {
+        const m = (found[count++] ??= { key: '', kind: 'null', start: 0, end: 0, escaped: false });
+        m.key = key;
+        m.kind = kind;
+        m.start = start;
+        m.end = p;
+        m.escaped = kind === 'string' && escaped;
+      }
+      p = skipWs(text, p, n);
+      const next = text.charCodeAt(p++);
+      if (next === 0x7d) break;
+      if (next !== 0x2c) return -1;
+      p = skipWs(text, p, n);
+    }
+  }
+  const objectEnd = p;
+  if (skipWs(text, p, n) !== n) return -1;
+  scannedObject.start = objectStart;
+  scannedObject.end = objectEnd;
+  scannedObject.lastValueEnd = lastValueEnd;
+  return count;
+}
 
-function ws(): void {
-  while (pos < qn) {
-    const c = q.charCodeAt(pos);
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++;
+/** The members the last {@link scanMembers} found (only the first `count` are its own). */
+export const scannedMembers: readonly QuickMember[] = [];
+
+/**
+ * Where the object of the last {@link scanMembers} that found one is in its text: its braces
+ * (`start` at `{`, `end` after `}`) and the end of its last member's value (-1 for `{}`).
+ */
+export const scannedObject = { start: 0, end: 0, lastValueEnd: -1 };
+
+// The scanner works on positions passed in and returned (-1: not settled); what else a step
+// finds is left here. Module-level, so that a call allocates nothing.
+/** Whether the last string skipped had an escape (so its raw text is not its value). */
+let escaped = false;
+/** The kind of the last value skipped. */
+let kind: JsonNode['kind'] = 'null';
+let wantSet: ReadonlySet<string> | undefined;
+let want: string[] | undefined;
+/** The closing brackets of the containers open in {@link skipValue}, innermost last (reused). */
+const closers: number[] = [];
+const found = scannedMembers as QuickMember[];
+
+function skipWs(t: string, p: number, n: number): number {
+  while (p < n) {
+    const c = t.charCodeAt(p);
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
     else break;
   }
+  return p;
 }
 
-/** A string from its opening quote; sets `escaped`. */
-function string(): boolean {
-  pos++;
-  escaped = false;
-  while (pos < qn) {
-    const c = q.charCodeAt(pos);
+/** A string from its opening quote to after its closing one; sets `escaped`. */
+function skipString(t: string, p: number, n: number): number {
+  let sawEscape = false;
+  for (p++; p < n; ) {
+    const c = t.charCodeAt(p);
     if (c === 0x22) {
-      pos++;
-      return true;
+      escaped = sawEscape;
+      return p + 1;
     }
-    if (c < 0x20) return false;
+    if (c < 0x20) return -1;
     if (c === 0x5c) {
-      escaped = true;
-      const e = q.charCodeAt(pos + 1);
+      sawEscape = true;
+      const e = t.charCodeAt(p + 1);
       if (e === 0x75) {
-        if (!(isHex(q.charCodeAt(pos + 2)) && isHex(q.charCodeAt(pos + 3)) && isHex(q.charCodeAt(pos + 4)) && isHex(q.charCodeAt(pos + 5)))) return false;
-        pos += 6;
-      } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) pos += 2;
-      else return false;
+        if (!(isHex(t.charCodeAt(p + 2)) && isHex(t.charCodeAt(p + 3)) && isHex(t.charCodeAt(p + 4)) && isHex(t.charCodeAt(p + 5)))) return -1;
+        p += 6;
+      } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) p += 2;
+      else return -1;
       continue;
     }
-    pos++;
+    p++;
   }
-  return false;
+  return -1;
 }
 
-function digits(): boolean {
-  if (!isDigit(q.charCodeAt(pos))) return false;
-  while (isDigit(q.charCodeAt(pos))) pos++;
-  return true;
+function skipDigits(t: string, p: number): number {
+  if (!isDigit(t.charCodeAt(p))) return -1;
+  while (isDigit(t.charCodeAt(p))) p++;
+  return p;
 }
 
-function number(): boolean {
-  if (q.charCodeAt(pos) === 0x2d) pos++;
-  if (q.charCodeAt(pos) === 0x30) pos++;
-  else if (!digits()) return false;
-  if (q.charCodeAt(pos) === 0x2e) {
-    pos++;
-    if (!digits()) return false;
-  }
-  const e = q.charCodeAt(pos);
+function skipNumber(t: string, p: number): number {
+  if (t.charCodeAt(p) === 0x2d) p++;
+  if (t.charCodeAt(p) === 0x30) p++;
+  else if ((p = skipDigits(t, p)) < 0) return -1;
+  if (t.charCodeAt(p) === 0x2e && (p = skipDigits(t, p + 1)) < 0) return -1;
+  const e = t.charCodeAt(p);
   if (e === 0x65 || e === 0x45) {
-    pos++;
-    const sign = q.charCodeAt(pos);
-    if (sign === 0x2b || sign === 0x2d) pos++;
-    if (!digits()) return false;
+    p++;
+    const sign = t.charCodeAt(p);
+    if (sign === 0x2b || sign === 0x2d) p++;
+    return skipDigits(t, p);
   }
-  return true;
+  return p;
 }
 
-/** A scalar at `pos` (after whitespace): its kind, or undefined when there is none. */
-function scalar(): JsonNode['kind'] | undefined {
-  const c = q.charCodeAt(pos);
-  if (c === 0x22) return string() ? 'string' : undefined;
-  if (c === 0x74 && q.startsWith('true', pos)) {
-    pos += 4;
-    return 'true';
+/** A scalar at `p`: its end (and `kind`), or -1 when there is none. */
+function skipScalar(t: string, p: number, n: number): number {
+  const c = t.charCodeAt(p);
+  if (c === 0x22) {
+    kind = 'string';
+    return skipString(t, p, n);
   }
-  if (c === 0x66 && q.startsWith('false', pos)) {
-    pos += 5;
-    return 'false';
+  if (c === 0x74 && t.startsWith('true', p)) {
+    kind = 'true';
+    return p + 4;
   }
-  if (c === 0x6e && q.startsWith('null', pos)) {
-    pos += 4;
-    return 'null';
+  if (c === 0x66 && t.startsWith('false', p)) {
+    kind = 'false';
+    return p + 5;
   }
-  return number() ? 'number' : undefined;
+  if (c === 0x6e && t.startsWith('null', p)) {
+    kind = 'null';
+    return p + 4;
+  }
+  kind = 'number';
+  return skipNumber(t, p);
 }
 
-/** A whole object or array from its opening bracket, nested ones included (iteratively). */
-function container(): boolean {
-  const closers: number[] = [q.charCodeAt(pos) === 0x7b ? 0x7d : 0x5d];
+/** A value at `p`, nested containers included (iteratively): its end (and `kind`), or -1. */
+function skipValue(t: string, p: number, n: number): number {
+  const first = t.charCodeAt(p);
+  if (first !== 0x7b && first !== 0x5b) return skipScalar(t, p, n);
+  let depth = 0;
+  closers[depth++] = first === 0x7b ? 0x7d : 0x5d;
   let opened = true;
-  pos++;
+  p++;
   for (;;) {
-    const close = closers[closers.length - 1] as number;
-    ws();
-    if (opened && q.charCodeAt(pos) === close) {
-      pos++;
-      closers.pop();
+    const close = closers[depth - 1] as number;
+    p = skipWs(t, p, n);
+    if (opened && t.charCodeAt(p) === close) {
+      p++;
+      depth--;
     } else {
       if (close === 0x7d) {
-        if (q.charCodeAt(pos) !== 0x22 || !string()) return false;
-        ws();
-        if (q.charCodeAt(pos) !== 0x3a) return false;
-        pos++;
-        ws();
+        if (t.charCodeAt(p) !== 0x22 || (p = skipString(t, p, n)) < 0) return -1;
+        p = skipWs(t, p, n);
+        if (t.charCodeAt(p) !== 0x3a) return -1;
+        p = skipWs(t, p + 1, n);
       }
-      const c = q.charCodeAt(pos);
+      const c = t.charCodeAt(p);
       if (c === 0x7b || c === 0x5b) {
-        closers.push(c === 0x7b ? 0x7d : 0x5d);
-        pos++;
+        closers[depth++] = c === 0x7b ? 0x7d : 0x5d;
+        p++;
         opened = true;
         continue;
       }
-      if (scalar() === undefined) return false;
+      if ((p = skipScalar(t, p, n)) < 0) return -1;
     }
     // After an element (or a closed container): a comma, or closing brackets.
     for (;;) {
-      if (closers.length === 0) return true;
-      ws();
-      const c = q.charCodeAt(pos);
+      if (depth === 0) {
+        kind = first === 0x7b ? 'object' : 'array';
+        return p;
+      }
+      p = skipWs(t, p, n);
+      const c = t.charCodeAt(p);
       if (c === 0x2c) {
-        pos++;
+        p++;
         opened = false;
         break;
       }
-      if (c !== closers[closers.length - 1]) return false;
-      pos++;
-      closers.pop();
+      if (c !== closers[depth - 1]) return -1;
+      p++;
+      depth--;
     }
   }
 }
 
-function members(): QuickMember[] | undefined {
-  ws();
-  if (q.charCodeAt(pos) !== 0x7b) return undefined;
-  pos++;
-  const found: QuickMember[] = [];
-  ws();
-  if (q.charCodeAt(pos) === 0x7d) pos++;
-  else {
-    for (;;) {
-      ws();
-      const keyStart = pos;
-      if (q.charCodeAt(pos) !== 0x22 || !string() || escaped) return undefined;
-      const key = q.slice(keyStart + 1, pos - 1);
-      ws();
-      if (q.charCodeAt(pos) !== 0x3a) return undefined;
-      pos++;
-      ws();
-      const start = pos;
-      const c = q.charCodeAt(pos);
-      let kind: JsonNode['kind'] | undefined;
-      if (c === 0x7b || c === 0x5b) kind = container() ? (c === 0x7b ? 'object' : 'array') : undefined;
-      else kind = scalar();
-      if (kind === undefined) return undefined;
-      if (want === undefined || want.has(key)) found.push({ key, kind, start, end: pos, escaped: kind === 'string' && escaped });
-      ws();
-      const next = q.charCodeAt(pos);
-      pos++;
-      if (next === 0x7d) break;
-      if (next !== 0x2c) return undefined;
-    }
+/** The wanted key that t[from, to) spells, if any (compared in place: no string is made). */
+function wantedKey(t: string, from: number, to: number): string | undefined {
+  const length = to - from;
+  for (const key of want as string[]) {
+    if (key.length !== length) continue;
+    let j = 0;
+    while (j < length && key.charCodeAt(j) === t.charCodeAt(from + j)) j++;
+    if (j === length) return key;
   }
-  ws();
-  return pos === qn ? found : undefined;
+  return undefined;
 }
 
 /**
@@ -559,8 +603,10 @@ function members(): QuickMember[] | undefined {
  * so two spellings of one key are never taken for two keys.
  */
 export function isPyFormSpan(text: string, start: number, end: number): boolean {
-  // The keys seen in each open object (null for an array), innermost last.
-  const open: (string[] | null)[] = [];
+  // The open containers are pyFrames[0, depth), innermost last: -1 for an array, else where the
+  // object's keys start in pyKeys, which holds the keys of every open object as (start, end) offsets.
+  let depth = 0;
+  let keyEnd = 0;
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
@@ -582,20 +628,38 @@ export function isPyFormSpan(text: string, start: number, end: number): boolean 
           else return false;
         }
       }
-      const keys = open[open.length - 1];
-      if (keys && text.charCodeAt(i + 1) === 0x3a) {
+      const keysFrom = depth > 0 ? (pyFrames[depth - 1] as number) : -1;
+      if (keysFrom >= 0 && text.charCodeAt(i + 1) === 0x3a) {
         if (!plain) return false;
-        const key = text.slice(from + 1, i);
-        if (keys.includes(key)) return false;
-        keys.push(key);
+        const length = i - from - 1;
+        for (let k = keysFrom; k < keyEnd; k += 2) {
+          const at = pyKeys[k] as number;
+          if ((pyKeys[k + 1] as number) - at === length && sameText(text, at, from + 1, length)) return false;
+        }
+        pyKeys[keyEnd++] = from + 1;
+        pyKeys[keyEnd++] = i;
       }
-    } else if (c === 0x7b) open.push([]);
-    else if (c === 0x5b) open.push(null);
-    else if (c === 0x7d || c === 0x5d) open.pop();
-    else if (c === 0x2c || c === 0x3a) {
+    } else if (c === 0x7b) pyFrames[depth++] = keyEnd;
+    else if (c === 0x5b) pyFrames[depth++] = -1;
+    else if (c === 0x7d || c === 0x5d) {
+      if (depth > 0) {
+        const keysFrom = pyFrames[--depth] as number;
+        if (keysFrom >= 0) keyEnd = keysFrom;
+      }
+    } else if (c === 0x2c || c === 0x3a) {
       if (text.charCodeAt(i + 1) !== 0x20) return false;
       i++;
     } else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return false;
   }
+  return true;
+}
+
+// isPyFormSpan's stacks, reused by every call.
+const pyFrames: number[] = [];
+const pyKeys: number[] = [];
+
+/** Whether text[a, a+length) and text[b, b+length) are the same. */
+function sameText(text: string, a: number, b: number, length: number): boolean {
+  for (let j = 0; j < length; j++) if (text.charCodeAt(a + j) !== text.charCodeAt(b + j)) return false;
   return true;
 }
