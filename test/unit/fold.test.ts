@@ -121,6 +121,26 @@ describe('planWorkflowGroup', () => {
     );
   });
 
+  it('splices into specs the scanner reads (no array yet) exactly as into those the parser reads', () => {
+    const rows = [step('a', spec({ step_name: 'A' }))];
+    const item = '{"name": "a", "step_name": "A", "branch": "default", "kwargs": {}}';
+    const cases: [string, string][] = [
+      // read by the scanner: an object without the key
+      [' \n{"b": [1, {"c": {}}] ,"a":1e5 }\t', ` \n{"b": [1, {"c": {}}] ,"a":1e5, "step_configurations": [${item}] }\t`],
+      [' { } ', ` {"step_configurations": [${item}]} `],
+      ['{"s": {"step_configurations": 1}}', `{"s": {"step_configurations": 1}, "step_configurations": [${item}]}`],
+      // left to the parser: an escaped key (here the array itself), Python's NaN
+      ['{"step\\u005fconfigurations": []}', `{"step\\u005fconfigurations": [${item}]}`],
+      ['{"n": NaN}', `{"n": NaN, "step_configurations": [${item}]}`],
+    ];
+    for (const [original, expected] of cases) {
+      expect(planWorkflowGroup([wf(original)], rows, 'fail').updates[0]!.newSpec).toBe(expected);
+    }
+    for (const bad of ['{"a": 1} x', '{"a": 1,}', '[{}]']) {
+      expect(planWorkflowGroup([wf(bad)], rows, 'fail').invalid).toHaveLength(1);
+    }
+  });
+
   it('makes every row of a workflow with an unusable spec invalid', () => {
     for (const bad of ['"oops"', '{"step_configurations": {}}', '{"a": ']) {
       const plan = planWorkflowGroup([wf(bad)], [step('a', spec({ step_name: 'A' }))], 'fail');
