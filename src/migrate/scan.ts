@@ -29,6 +29,13 @@ export interface ScanOptions {
   progress?: (p: Progress) => void;
 }
 
+/** Batches asked for ahead of the one being planned. */
+const BATCHES_AHEAD = 2;
+/** How long planning runs before it lets the driver's I/O in. */
+const YIELD_EVERY_MS = 3;
+
+const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
+
 function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
   const map = new Map<string, T[]>();
   for (const item of items) {
@@ -66,8 +73,10 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   let done = builder.rowsSeen;
   options.progress?.({ phase, rowsDone: done, rowsTotal: total });
 
-  // The next batch is asked for before this one is planned: on a server, its rows arrive while
-  // this batch is planned (one connection runs the queries in order). At most two batches are held.
+  // The next batches are asked for before this one is planned: on a server, their rows arrive
+  // while this batch is planned (one connection runs the queries in order). Planning yields to
+  // the event loop every few milliseconds, so that the driver reads the rows that arrive and
+  // sends the next query meanwhile, and the server is never left waiting for the planner.
   const fetch = (i: number) => {
     const batch = parents.slice(i, i + options.batchSize);
     const keys = batch.flatMap((uid) => (versions.get(uid) as string[]).map((version) => ({ uid, version })));
@@ -75,10 +84,19 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     rows.catch(() => undefined); // awaited below; an error of a batch never reached is not unhandled
     return rows;
   };
-  let next = parents.length > 0 ? fetch(0) : undefined;
+  const ahead: ReturnType<typeof fetch>[] = [];
+  let asked = 0;
+  const askAhead = () => {
+    while (ahead.length < BATCHES_AHEAD && asked < parents.length) {
+      ahead.push(fetch(asked));
+      asked += options.batchSize;
+    }
+  };
+  askAhead();
+  let lastYield = performance.now();
   for (let i = 0; i < parents.length; i += options.batchSize) {
-    const [workflowRows, stepRows] = await (next as ReturnType<typeof fetch>);
-    next = i + options.batchSize < parents.length ? fetch(i + options.batchSize) : undefined;
+    const [workflowRows, stepRows] = await (ahead.shift() as ReturnType<typeof fetch>);
+    askAhead();
     const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
     const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
@@ -92,14 +110,19 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
       }
       const group = planWorkflowGroup(versionRows, rows, planOptions.onConflict, detail);
       builder.addGroup(group);
-      updates.push(...group.updates);
+      for (const u of group.updates) updates.push(u);
       done += rows.length;
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
     }
     if (options.write && updates.length > 0) await options.write(updates);
     options.progress?.({ phase, rowsDone: done, rowsTotal: total });
     // A synchronous driver (better-sqlite3) never leaves the microtask queue: let signals and the
     // progress display in between batches.
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
+    lastYield = performance.now();
   }
   return builder.build(options.exactCount ? total : builder.rowsSeen);
 }
