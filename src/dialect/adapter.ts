@@ -226,8 +226,9 @@ export function expandArrays(template: string, bindings: readonly unknown[]): { 
 }
 
 /**
- * `STEPCFG_SQL_LOG=FILE` appends every statement the tool sends, one line each: for debugging,
- * and for the test that checks that statements do not grow with the rows.
+ * `STEPCFG_SQL_LOG=FILE` appends every statement the tool sends, one line each, after the
+ * seconds since the process started and a tab: for debugging and timing, and for the test that
+ * checks that statements do not grow with the rows.
  */
 const sqlLog = process.env.STEPCFG_SQL_LOG ? openSync(process.env.STEPCFG_SQL_LOG, 'a') : null;
 
@@ -238,7 +239,7 @@ export abstract class BaseAdapter {
 
   /** Notes a statement about to be sent (see `STEPCFG_SQL_LOG`). */
   protected trace(sql: string): void {
-    if (sqlLog !== null) writeSync(sqlLog, `${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+    if (sqlLog !== null) writeSync(sqlLog, `${(performance.now() / 1000).toFixed(3)}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
   }
 
   /** Compiles a knex raw template into the driver's own SQL and bindings. */

@@ -30,7 +30,11 @@ async function statementsOfApply(dialect: Parameters<typeof createTestDatabase>[
     expect(summary.folded).toBe(steps - steps / 100);
     const specs = await readWorkflowSpecs(db);
     expect(specs.filter((s) => s.spec?.includes('step_configurations')).length).toBe(summary.workflowsUpdated);
-    return readFileSync(log, 'utf8').trim().split('\n');
+    // Each line: seconds since start, a tab, the statement.
+    return readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/^\d+\.\d{3}\t/, ''));
   } finally {
     await db.drop();
   }
