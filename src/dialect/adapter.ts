@@ -67,6 +67,11 @@ export interface DialectAdapter {
   readonly dialect: Dialect;
   /** DDL takes part in transactions (SQLite, PostgreSQL), instead of committing (MySQL). */
   readonly transactionalDdl: boolean;
+  /**
+   * Batches a scan asks for ahead of the one it plans: a server reads them meanwhile. None on
+   * SQLite, whose reads are synchronous (rows read early would only be held longer).
+   */
+  readonly readAhead: number;
   /** `SELECT … FOR UPDATE` locks rows (PostgreSQL, MySQL); SQLite locks the whole file instead. */
   readonly rowLocks: boolean;
   /**

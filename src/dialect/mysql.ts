@@ -28,6 +28,7 @@ const ROWS_PER_UPDATE = 1000;
 export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   readonly dialect = 'mysql' as const;
   readonly transactionalDdl = false;
+  readonly readAhead = 2;
   readonly rowLocks = true;
   readonly hasSchemas = true;
   readonly lockRunIsSeparate = true;

@@ -37,6 +37,7 @@ const ADVISORY_CLASS = 0x57ec;
 export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   readonly dialect = 'postgres' as const;
   readonly transactionalDdl = true;
+  readonly readAhead = 2;
   readonly rowLocks = true;
   readonly hasSchemas = true;
   readonly lockRunIsSeparate = true;

@@ -50,6 +50,7 @@ function checkDatabaseFile(file: string): void {
 export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   readonly dialect = 'sqlite' as const;
   readonly transactionalDdl = true;
+  readonly readAhead = 0;
   readonly rowLocks = false;
   readonly hasSchemas = false;
   readonly lockRunIsSeparate = false;

@@ -29,8 +29,6 @@ export interface ScanOptions {
   progress?: (p: Progress) => void;
 }
 
-/** Batches asked for ahead of the one being planned. */
-const BATCHES_AHEAD = 2;
 /** How long planning runs before it lets the driver's I/O in. */
 const YIELD_EVERY_MS = 3;
 
@@ -73,8 +71,8 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   let done = builder.rowsSeen;
   options.progress?.({ phase, rowsDone: done, rowsTotal: total });
 
-  // The next batches are asked for before this one is planned: on a server, their rows arrive
-  // while this batch is planned (one connection runs the queries in order). Planning yields to
+  // The next batches are asked for before this one is planned (`readAhead`): on a server, their
+  // rows arrive while this batch is planned (one connection runs the queries in order). Planning yields to
   // the event loop every few milliseconds, so that the driver reads the rows that arrive and
   // sends the next query meanwhile, and the server is never left waiting for the planner.
   const fetch = (i: number) => {
@@ -87,16 +85,15 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   const ahead: ReturnType<typeof fetch>[] = [];
   let asked = 0;
   const askAhead = () => {
-    while (ahead.length < BATCHES_AHEAD && asked < parents.length) {
+    while (ahead.length <= store.adapter.readAhead && asked < parents.length) {
       ahead.push(fetch(asked));
       asked += options.batchSize;
     }
   };
-  askAhead();
   let lastYield = performance.now();
   for (let i = 0; i < parents.length; i += options.batchSize) {
+    askAhead(); // this batch, and `readAhead` more
     const [workflowRows, stepRows] = await (ahead.shift() as ReturnType<typeof fetch>);
-    askAhead();
     const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
     const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
