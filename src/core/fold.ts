@@ -4,13 +4,15 @@ import {
   pyJsonDumpsFrom,
   pyJsonString,
   isPyFormSpan,
+  parseJson,
+  scanItems,
+  scannedItems,
   scanMembers,
   scannedMembers,
   scannedObject,
   type QuickMember,
   sourceOf,
   tryParseJson,
-  type JsonArray,
   type JsonNode,
   type JsonObject,
 } from './json.js';
@@ -35,6 +37,8 @@ export interface StepItem {
   name: string;
   text: string;
   canonical(): string;
+  /** Whether `spec[start, end)` is the item's text, where that can be told without making the text. */
+  isTextAt?(spec: string, start: number, end: number): boolean;
 }
 
 type StepReading = { item: StepItem; warnings: SpecWarning[] } | { reason: string; warnings: SpecWarning[] };
@@ -119,13 +123,74 @@ function quickRead(row: StepRow, withText: boolean): StepReading | undefined {
   if (branch !== undefined && branch.kind !== 'string' && branch.kind !== 'null') return undefined;
   if (kwargs !== undefined && kwargs.kind !== 'object' && kwargs.kind !== 'null') return undefined;
   if (!withText) return { item: new QuickItem(row, undefined), warnings: NO_WARNINGS };
-  // The item's text from the spec's own text, where that is already in json.dumps form.
+  const text = itemText(row.name, source, stepName, branch, kwargs);
+  return text === undefined ? undefined : { item: new QuickItem(row, text), warnings: NO_WARNINGS };
+}
+
+/** The item's text from the spec's own text, where that is already in json.dumps form. */
+function itemText(name: string, source: string, stepName: QuickMember, branch: QuickMember | undefined, kwargs: QuickMember | undefined): string | undefined {
   const stepText = pyFormText(source, stepName);
   const branchText = branch?.kind === 'string' ? pyFormText(source, branch) : '"default"';
   const kwargsText = kwargs?.kind === 'object' ? pyFormText(source, kwargs) : '{}';
   if (stepText === undefined || branchText === undefined || kwargsText === undefined) return undefined;
-  const text = `{"name": ${pyJsonString(row.name)}, "step_name": ${stepText}, "branch": ${branchText}, "kwargs": ${kwargsText}}`;
-  return { item: new QuickItem(row, text), warnings: NO_WARNINGS };
+  return `{"name": ${pyJsonString(name)}, "step_name": ${stepText}, "branch": ${branchText}, "kwargs": ${kwargsText}}`;
+}
+
+/**
+ * Whether `spec[start, end)` is exactly the item text of a row that the quick reading accepted,
+ * compared piece by piece without making that text (a dry run's re-run compares every row so);
+ * undefined when a piece is not in json.dumps form (the item's own text must then be made).
+ */
+function isItemTextAt(row: StepRow, spec: string, start: number, end: number): boolean | undefined {
+  const source = row.spec as string;
+  const name = row.name as string;
+  const count = scanMembers(source, QUICK_KEYS);
+  let stepName: QuickMember | undefined;
+  let branch: QuickMember | undefined;
+  let kwargs: QuickMember | undefined;
+  for (let i = 0; i < count; i++) {
+    const m = scannedMembers[i] as QuickMember;
+    if (m.key === 'step_name') stepName = m;
+    else if (m.key === 'branch') branch = m;
+    else if (m.key === 'kwargs') kwargs = m;
+  }
+  if (stepName === undefined || !isPyFormSpan(source, stepName.start, stepName.end)) return undefined;
+  const hasBranch = branch?.kind === 'string';
+  const hasKwargs = kwargs?.kind === 'object';
+  if ((hasBranch && !isPyFormSpan(source, branch!.start, branch!.end)) || (hasKwargs && !isPyFormSpan(source, kwargs!.start, kwargs!.end))) return undefined;
+  let p = start;
+  const text = (piece: string): boolean => {
+    if (!spec.startsWith(piece, p)) return false;
+    p += piece.length;
+    return true;
+  };
+  const span = (m: QuickMember): boolean => {
+    const length = m.end - m.start;
+    for (let j = 0; j < length; j++) if (spec.charCodeAt(p + j) !== source.charCodeAt(m.start + j)) return false;
+    p += length;
+    return true;
+  };
+  return (
+    text('{"name": ') &&
+    text(isPlainAscii(name) ? `"${name}"` : pyJsonString(name)) &&
+    text(', "step_name": ') &&
+    span(stepName) &&
+    text(', "branch": ') &&
+    (hasBranch ? span(branch!) : text('"default"')) &&
+    text(', "kwargs": ') &&
+    (hasKwargs ? span(kwargs!) : text('{}')) &&
+    text('}') &&
+    p === end
+  );
+}
+
+/** Printable ASCII without `"` or `\`: its json.dumps text is itself in quotes. */
+function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
 /** A member's text, where it is already in json.dumps form. */
@@ -154,6 +219,10 @@ class QuickItem implements StepItem {
   }
   get text(): string {
     return this.quickText ?? this.exact().text;
+  }
+  isTextAt(spec: string, start: number, end: number): boolean {
+    if (this.quickText !== undefined) return end - start === this.quickText.length && spec.startsWith(this.quickText, start);
+    return isItemTextAt(this.row, spec, start, end) ?? (end - start === this.text.length && spec.startsWith(this.text, start));
   }
   canonical(): string {
     return this.exact().canonical();
@@ -209,7 +278,13 @@ export function exactRead(row: StepRow): StepReading {
   return { item: { name, text, canonical: canonicalOf }, warnings };
 }
 
-/** A workflow row's spec, read: where its object is, and its item array. */
+/** An item already in a workflow's array: where its text is in the spec. */
+interface ItemSpan {
+  start: number;
+  end: number;
+}
+
+/** A workflow row's spec, read: where its object and its item array are, and the items by name. */
 interface WorkflowSpec {
   row: WorkflowRow;
   /**
@@ -217,21 +292,22 @@ interface WorkflowSpec {
    * last member's value (-1 for `{}`), where a new member goes.
    */
   object: { start: number; end: number; lastValueEnd: number } | null;
-  array: JsonArray | null;
-  /** Existing items by name; more than one node means the array already repeats the name. */
-  byName: ReadonlyMap<string, JsonNode[]>;
+  /** Where the item array is (null when the spec has none), and the end of its last item (-1 for `[]`). */
+  array: { start: number; end: number; lastItemEnd: number } | null;
+  /** Existing items by name; more than one means the array already repeats the name. */
+  byName: ReadonlyMap<string, ItemSpan[]>;
 }
 
 const TARGET_KEYS: ReadonlySet<string> = new Set([TARGET_KEY]);
+const NAME_KEYS: ReadonlySet<string> = new Set(['name']);
 /** No existing items (shared: never written to). */
-const NO_ITEMS: ReadonlyMap<string, JsonNode[]> = new Map();
+const NO_ITEMS: ReadonlyMap<string, ItemSpan[]> = new Map();
 
 function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; reason: string } {
   if (row.specError) return { row, reason: row.specError };
   if (row.spec === null) return { row, object: null, array: null, byName: NO_ITEMS };
-  // The common spec, an object without the array (a first run), is checked without building it;
-  // anything else (the array, an escaped key, NaN, not an object, …) is read by the exact parser.
-  if (scanMembers(row.spec, TARGET_KEYS) === 0) return { row, object: { ...scannedObject }, array: null, byName: NO_ITEMS };
+  const quick = quickWorkflowSpec(row, row.spec);
+  if (quick !== undefined) return quick;
   const parsed = tryParseJson(row.spec);
   if ('error' in parsed) return { row, reason: `spec is not valid JSON (${parsed.error})` };
   const root = parsed.node;
@@ -242,16 +318,49 @@ function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; r
   const array = getMember(root, TARGET_KEY);
   if (array === undefined) return { row, object, array: null, byName: NO_ITEMS };
   if (array.kind !== 'array') return { row, reason: `spec.${TARGET_KEY} is ${describeKind(array)}, not an array` };
-  const byName = new Map<string, JsonNode[]>();
+  const byName = new Map<string, ItemSpan[]>();
   for (const item of array.items) {
     if (item.kind !== 'object') continue;
     const name = getMember(item, 'name');
     if (name?.kind !== 'string') continue;
-    const list = byName.get(name.value) ?? [];
-    list.push(item);
-    byName.set(name.value, list);
+    addSpan(byName, name.value, { start: item.start, end: item.end });
   }
-  return { row, object, array, byName };
+  const lastItem = array.items[array.items.length - 1];
+  return { row, object, array: { start: array.start, end: array.end, lastItemEnd: lastItem ? lastItem.end : -1 }, byName };
+}
+
+function addSpan(byName: Map<string, ItemSpan[]>, name: string, span: ItemSpan): void {
+  const list = byName.get(name);
+  if (list) list.push(span);
+  else byName.set(name, [span]);
+}
+
+/**
+ * The common specs read by the scanner, without building them: an object without the array (a
+ * first run), or with one array whose items' names are plain strings (a re-run). Anything else
+ * (an escaped key or name, a repeated array key, NaN, not an object, …) is left to the exact
+ * parser: undefined.
+ */
+function quickWorkflowSpec(row: WorkflowRow, text: string): WorkflowSpec | undefined {
+  const count = scanMembers(text, TARGET_KEYS);
+  if (count === 0) return { row, object: { ...scannedObject }, array: null, byName: NO_ITEMS };
+  const member = scannedMembers[0] as QuickMember;
+  if (count !== 1 || member.kind !== 'array') return undefined;
+  const object = { ...scannedObject };
+  const { start, end } = member;
+  const items = scanItems(text, start, end, NAME_KEYS);
+  if (items < 0) return undefined;
+  const byName = new Map<string, ItemSpan[]>();
+  let lastItemEnd = -1;
+  for (let i = 0; i < items; i++) {
+    const item = scannedItems[i] as (typeof scannedItems)[number];
+    lastItemEnd = item.end;
+    const name = item.member; // a repeated key: the last one counts
+    if (item.kind !== 'object' || name?.kind !== 'string') continue;
+    if (name.escaped) return undefined;
+    addSpan(byName, text.slice(name.start + 1, name.end - 1), { start: item.start, end: item.end });
+  }
+  return { row, object, array: { start, end, lastItemEnd }, byName };
 }
 
 /**
@@ -261,7 +370,7 @@ function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; r
 export function spliceSpec(
   spec: WorkflowSpec,
   added: string[],
-  replaced: { node: JsonNode; text: string }[],
+  replaced: { span: ItemSpan; text: string }[],
 ): string {
   const text = spec.row.spec ?? '';
   const { object, array } = spec;
@@ -272,8 +381,8 @@ export function spliceSpec(
     return `${text.slice(0, at)}, "${TARGET_KEY}": [${added.join(', ')}]${text.slice(at)}`;
   }
   const edits: { at: number; end: number; text: string }[] = replaced.map((r) => ({
-    at: r.node.start,
-    end: r.node.end,
+    at: r.span.start,
+    end: r.span.end,
     text: r.text,
   }));
   if (added.length > 0) {
@@ -281,10 +390,10 @@ export function spliceSpec(
       const member = `"${TARGET_KEY}": [${added.join(', ')}]`;
       if (object.lastValueEnd >= 0) edits.push({ at: object.lastValueEnd, end: object.lastValueEnd, text: `, ${member}` });
       else edits.push({ at: object.start, end: object.end, text: `{${member}}` });
+    } else if (array.lastItemEnd >= 0) {
+      edits.push({ at: array.lastItemEnd, end: array.lastItemEnd, text: `, ${added.join(', ')}` });
     } else {
-      const last = array.items[array.items.length - 1];
-      if (last) edits.push({ at: last.end, end: last.end, text: `, ${added.join(', ')}` });
-      else edits.push({ at: array.start, end: array.end, text: `[${added.join(', ')}]` });
+      edits.push({ at: array.start, end: array.end, text: `[${added.join(', ')}]` });
     }
   }
   edits.sort((a, b) => b.at - a.at);
@@ -342,7 +451,7 @@ export function planWorkflowGroup(
 
   for (const spec of readings as WorkflowSpec[]) {
     const added: { name: string; text: string }[] = [];
-    const replaced: { name: string; node: JsonNode; text: string }[] = [];
+    const replaced: { name: string; span: ItemSpan; text: string }[] = [];
     for (const p of placeable) {
       const { row, item } = p;
       const existing = spec.byName.get(item.name);
@@ -351,9 +460,9 @@ export function planWorkflowGroup(
         p.placed = true;
         continue;
       }
-      const [node] = existing as [JsonNode];
+      const [span] = existing as [ItemSpan];
       // Identical: the same text (what a re-run finds) or, failing that, the same value.
-      if (existing.length === 1 && (sourceOf(spec.row.spec ?? '', node) === item.text || canonicalJson(node) === item.canonical())) continue;
+      if (existing.length === 1 && (sameSpanText(spec.row.spec ?? '', span, item) || canonicalOfSpan(spec.row.spec ?? '', span) === item.canonical())) continue;
       const reason =
         existing.length > 1
           ? `the workflow's ${TARGET_KEY} already holds ${existing.length} items of this name`
@@ -372,7 +481,7 @@ export function planWorkflowGroup(
       p.conflicted = true;
       if (resolution === 'blocking' || (resolution === 'replaced' && !canReplace)) p.blocked = true;
       else if (canReplace) {
-        replaced.push({ name: item.name, node, text: item.text });
+        replaced.push({ name: item.name, span, text: item.text });
         p.placed = true;
       }
     }
@@ -400,6 +509,17 @@ export function planWorkflowGroup(
     plan.outcomes.push({ row: p.row, outcome });
   }
   return plan;
+}
+
+/** Whether the spec's text at `span` is the item's text. */
+function sameSpanText(spec: string, span: ItemSpan, item: StepItem): boolean {
+  if (item.isTextAt) return item.isTextAt(spec, span.start, span.end);
+  return span.end - span.start === item.text.length && spec.startsWith(item.text, span.start);
+}
+
+/** The canonical form of the item at `span` (parsed for it alone: the values differ in text). */
+function canonicalOfSpan(spec: string, span: ItemSpan): string {
+  return canonicalJson(parseJson(spec.slice(span.start, span.end)));
 }
 
 /** A valid step row of a group, and what has become of it in the group's version rows. */

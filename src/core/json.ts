@@ -383,14 +383,26 @@ export function quickMembers(text: string, wanted?: ReadonlySet<string>): QuickM
  * {@link quickMembers} that allocates nothing, for the quick check of every step row: returns how
  * many members it found (-1 for a text it does not settle), which are then
  * `scannedMembers[0, count)`. Those records are reused by the next call: read them before it.
+ * `from` and `to` scan a part of the text (a value inside it) instead of the whole.
  */
-export function scanMembers(text: string, wanted?: ReadonlySet<string>): number {
-  if (wanted !== wantSet) {
-    wantSet = wanted;
-    want = wanted === undefined ? undefined : [...wanted];
-  }
-  const n = text.length;
-  let p = skipWs(text, 0, n);
+export function scanMembers(text: string, wanted?: ReadonlySet<string>, from = 0, to = text.length): number {
+  setWanted(wanted);
+  const end = objectAt(text, skipWs(text, from, to), to);
+  return end < 0 || skipWs(text, end, to) !== to ? -1 : memberCount;
+}
+
+function setWanted(wanted: ReadonlySet<string> | undefined): void {
+  if (wanted === wantSet) return;
+  wantSet = wanted;
+  want = wanted === undefined ? undefined : wantLists.get(wanted);
+  if (wanted !== undefined && want === undefined) wantLists.set(wanted, (want = [...wanted]));
+}
+
+/**
+ * The object at `p` (its `{`): its end (after `}`), or -1. Its members of the wanted keys are then
+ * `scannedMembers[0, memberCount)`, and its bounds in `scannedObject`.
+ */
+function objectAt(text: string, p: number, n: number): number {
   if (text.charCodeAt(p) !== 0x7b) return -1;
   const objectStart = p;
   let lastValueEnd = -1;
@@ -425,13 +437,74 @@ export function scanMembers(text: string, wanted?: ReadonlySet<string>): number 
       p = skipWs(text, p, n);
     }
   }
-  const objectEnd = p;
-  if (skipWs(text, p, n) !== n) return -1;
+  memberCount = count;
   scannedObject.start = objectStart;
-  scannedObject.end = objectEnd;
+  scannedObject.end = p;
   scannedObject.lastValueEnd = lastValueEnd;
-  return count;
+  return p;
 }
+
+/** An element of an array, as {@link scanItems} finds it; for an object, its last member of a wanted key. */
+export interface ScannedItem {
+  kind: JsonNode['kind'];
+  start: number;
+  end: number;
+  /** The object's last member of a wanted key (the one that counts, as in Python), if any. */
+  member: { kind: JsonNode['kind']; start: number; end: number; escaped: boolean } | undefined;
+}
+
+/**
+ * Lists the elements of the array `text[start, end)` (a span {@link scanMembers} found) without
+ * building them, with the last member of a `wanted` key of each object: returns their count
+ * (-1 for one it does not settle), the elements being then `scannedItems[0, count)`, reused by the
+ * next call.
+ */
+export function scanItems(text: string, start: number, end: number, wanted: ReadonlySet<string>): number {
+  setWanted(wanted);
+  let p = skipWs(text, start, end);
+  if (text.charCodeAt(p) !== 0x5b) return -1;
+  let count = 0;
+  p = skipWs(text, p + 1, end);
+  if (text.charCodeAt(p) === 0x5d) p++;
+  else {
+    for (;;) {
+      const from = p;
+      const item = (items[count++] ??= { kind: 'null', start: 0, end: 0, member: undefined });
+      item.member = undefined;
+      if (text.charCodeAt(p) === 0x7b) {
+        p = objectAt(text, p, end);
+        if (p < 0) return -1;
+        item.kind = 'object';
+        const last = memberCount > 0 ? (found[memberCount - 1] as QuickMember) : undefined;
+        if (last !== undefined) {
+          const m = (itemMembers[count - 1] ??= { kind: 'null', start: 0, end: 0, escaped: false });
+          m.kind = last.kind;
+          m.start = last.start;
+          m.end = last.end;
+          m.escaped = last.escaped;
+          item.member = m;
+        }
+      } else {
+        p = skipValue(text, p, end);
+        if (p < 0) return -1;
+        item.kind = kind;
+      }
+      item.start = from;
+      item.end = p;
+      p = skipWs(text, p, end);
+      const next = text.charCodeAt(p++);
+      if (next === 0x5d) break;
+      if (next !== 0x2c) return -1;
+      p = skipWs(text, p, end);
+    }
+  }
+  return skipWs(text, p, end) === end ? count : -1;
+}
+
+/** The elements the last {@link scanItems} found (only the first `count` are its own). */
+export const scannedItems: readonly ScannedItem[] = [];
+const items = scannedItems as ScannedItem[];
+const itemMembers: NonNullable<ScannedItem['member']>[] = [];
 
 /** The members the last {@link scanMembers} found (only the first `count` are its own). */
 export const scannedMembers: readonly QuickMember[] = [];
@@ -448,8 +521,11 @@ export const scannedObject = { start: 0, end: 0, lastValueEnd: -1 };
 let escaped = false;
 /** The kind of the last value skipped. */
 let kind: JsonNode['kind'] = 'null';
+/** How many members of the wanted keys the last object had. */
+let memberCount = 0;
 let wantSet: ReadonlySet<string> | undefined;
 let want: string[] | undefined;
+const wantLists = new WeakMap<ReadonlySet<string>, string[]>();
 /** The closing brackets of the containers open in {@link skipValue}, innermost last (reused). */
 const closers: number[] = [];
 const found = scannedMembers as QuickMember[];

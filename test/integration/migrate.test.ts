@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it, type TestContext } from 'vitest';
+import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import {
   dumpDatabase,

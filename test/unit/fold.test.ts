@@ -102,6 +102,25 @@ describe('planWorkflowGroup', () => {
     expect(plan.outcomes[0]!.outcome).toBe('unchanged');
   });
 
+  it('finds its own items unchanged on a re-run, in a pass that writes and in a dry run alike', () => {
+    const rows = [
+      step('plain', '{"step_name": "A", "branch": "b", "kwargs": {"x": [1, 2.50], "y": "\\u00e9"}}'),
+      step('spaced', '{"step_name":"B","kwargs":{ "z" :1}}'), // its item is written by the exact writer
+      step('na"me', '{"step_name": "C", "kwargs": null, "branch": null}'),
+    ];
+    const first = planWorkflowGroup([wf('{"a": 1}')], rows, 'fail').updates[0]!.newSpec;
+    for (const detail of [
+      { texts: true, order: true },
+      { texts: false, order: false },
+    ]) {
+      const again = planWorkflowGroup([wf(first)], rows, 'fail', detail);
+      expect(again.outcomes.map((o) => o.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+      // One changed byte in an item's kwargs is a conflict, found by either pass.
+      const edited = planWorkflowGroup([wf(first.replace('2.50', '2.51'))], rows, 'fail', detail);
+      expect(edited.conflicts.map((c) => c.name)).toEqual(['plain']);
+    }
+  });
+
   it('handles a conflict as --on-conflict says', () => {
     const existing = '{"step_configurations": [{"name": "a", "step_name": "A", "branch": "default", "kwargs": {"t": 2}}, {"name": "k"}]}';
     const rows = () => [step('a', '{"step_name": "A", "kwargs": {"t": 1}}')];
