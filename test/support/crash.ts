@@ -8,11 +8,18 @@ import { generateDatabase } from './generate.js';
 import { sleep, startBin, stateDigest } from './processes.js';
 
 let orphanFiles = 0;
-const orphansDir = mkdtempSync(path.join(os.tmpdir(), 'stepcfg-crash-'));
-afterAll(() => rmSync(orphansDir, { recursive: true, force: true }));
+// Made when first needed: a run filtered by -t, whose tests all skip, leaves no directory behind.
+let orphansDir: string | undefined;
+afterAll(() => {
+  if (orphansDir) rmSync(orphansDir, { recursive: true, force: true });
+});
 /** A fresh --orphans-out path for each run that asks for one (in a directory removed afterwards). */
 function withOrphansFile(args: string[]): string[] {
-  return args.map((a, i) => (args[i - 1] === '--orphans-out' ? path.join(orphansDir, `orphans-${orphanFiles++}.json`) : a));
+  return args.map((a, i) => {
+    if (args[i - 1] !== '--orphans-out') return a;
+    orphansDir ??= mkdtempSync(path.join(os.tmpdir(), 'stepcfg-crash-'));
+    return path.join(orphansDir, `orphans-${orphanFiles++}.json`);
+  });
 }
 
 /**
