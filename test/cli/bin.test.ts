@@ -1,20 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, runBin } from '../support/cli.js';
 import { createTestDatabase, dumpDatabase, loadDataset, loadSchema, type TestDatabase } from '../support/databases.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'stepcfg-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('stepcfg-cli-');
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const SAMPLE = new URL('../../fixtures/sample.db', import.meta.url).pathname;
 
 /** A private copy of the bundled sample database. */
 function sampleCopy(name: string): string {
-  const file = join(dir, name);
+  const file = join(dir(), name);
   copyFileSync(SAMPLE, file);
   return file;
 }
@@ -68,7 +67,7 @@ describe('the installed command', () => {
   });
 
   it('never creates a missing SQLite file, and refuses directories and non-SQLite files', async () => {
-    const missing = join(dir, 'missing.db');
+    const missing = join(dir(), 'missing.db');
     const run = await runBin(['--db', missing]);
     expect(run.code).toBe(1);
     expectOneLineError(run, /database file not found/);
@@ -76,8 +75,8 @@ describe('the installed command', () => {
     expect((await runBin(['--db', `sqlite:///${missing}`, '--dry-run'])).code).toBe(1);
     expect(existsSync(missing)).toBe(false);
 
-    expectOneLineError(await runBin(['--db', dir]), /is a directory/);
-    const text = join(dir, 'notes.txt');
+    expectOneLineError(await runBin(['--db', dir()]), /is a directory/);
+    const text = join(dir(), 'notes.txt');
     writeFileSync(text, 'not a database\n');
     const before = sha(text);
     const notSqlite = await runBin(['--db', text]);
@@ -108,7 +107,7 @@ describe('the installed command', () => {
   });
 
   it('with --json, an error is still one JSON object on stdout', async () => {
-    const run = await runBin(['--db', join(dir, 'nope.db'), '--json']);
+    const run = await runBin(['--db', join(dir(), 'nope.db'), '--json']);
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toMatchObject({ reportVersion: 1, mode: 'apply', error: { exitCode: 1 } });
   });
@@ -175,7 +174,7 @@ describe('the installed command', () => {
 
 /** Runs the bin under a pseudo-terminal (util-linux `script`), as an operator would see it. */
 function onTty(args: string[], env: Record<string, string> = {}): string {
-  const out = join(dir, `tty-${Math.random().toString(16).slice(2)}.txt`);
+  const out = join(dir(), `tty-${Math.random().toString(16).slice(2)}.txt`);
   const command = ['stty cols 120 rows 40;', process.execPath, BIN, ...args.map((a) => `'${a}'`)].join(' ');
   const { CI: _ci, ...outsideCi } = process.env; // ora stays still in CI, as it should
   const run = spawnSync('script', ['-qec', command, out], { env: { ...outsideCi, ...env }, encoding: 'utf8', timeout: 30_000 });

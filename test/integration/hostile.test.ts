@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { BIN, cli } from '../support/cli.js';
 import { readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const MB10 = 'x'.repeat(10 * 1024 * 1024);
 const DEEP = '['.repeat(10_000) + ']'.repeat(10_000);
@@ -38,8 +38,7 @@ async function insertStep(db: TestDatabase, n: number, name: string, spec: unkno
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'stepcfg-hostile-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('stepcfg-hostile-');
 
 describeEachDialect('hostile data', (dialect, need) => {
   it('folds big, deep, odd and duplicated JSON exactly, or names why not; never crashes', async (ctx) => {
@@ -97,10 +96,10 @@ describeEachDialect('hostile data', (dialect, need) => {
       need(ctx);
       await withDataset(dialect, 'sample', async (db) => {
         await db.knex().destroy();
-        const file = join(dir, 'readonly.db');
+        const file = join(dir(), 'readonly.db');
         copyFileSync(db.url, file);
         chmodSync(file, 0o444);
-        chmodSync(dir, 0o755);
+        chmodSync(dir(), 0o755);
         // Root may write anything: run the command as an ordinary user, as an operator would.
         const asNobody = (args: string[]) =>
           spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args], { encoding: 'utf8' });

@@ -1,16 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { datasetRows } from '../support/datasets.js';
 import { dumpDatabase, listTables, readWorkflowSpecs, sqliteDotDump, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'stepcfg-rollback-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('stepcfg-rollback-');
 let files = 0;
-const freshFile = (name: string) => join(dir, `${files++}-${name}`);
+const freshFile = (name: string) => join(dir(), `${files++}-${name}`);
 
 const STEP_TABLES = ['step_configuration', 'step_configuration_labels'];
 /** The flags each dataset needs for its apply to go through (and its drop, with an orphans file). */

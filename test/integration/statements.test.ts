@@ -1,14 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runBin } from '../support/cli.js';
 import { createTestDatabase, readWorkflowSpecs } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const logs = mkdtempSync(path.join(os.tmpdir(), 'stepcfg-sql-'));
-afterAll(() => rmSync(logs, { recursive: true, force: true }));
+const logs = tempDir('stepcfg-sql-');
 
 /** Workflows per batch: 100 workflows hold about 1,000 step rows in the generated data. */
 const BATCH = 100;
@@ -20,7 +19,7 @@ async function statementsOfApply(dialect: Parameters<typeof createTestDatabase>[
   const db = await createTestDatabase(dialect);
   try {
     await generateDatabase(db, steps);
-    const log = path.join(logs, `${dialect}-${steps}.log`);
+    const log = path.join(logs(), `${dialect}-${steps}.log`);
     const run = await runBin(['--db', db.url, '--json', '--quiet', '--batch-size', String(BATCH)], { STEPCFG_SQL_LOG: log });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
