@@ -99,32 +99,43 @@ function copyWarnings(row: StepRow, text: string, spec: JsonObject): SpecWarning
 function quickRead(row: StepRow, withText: boolean): StepReading | undefined {
   if (row.specError || row.spec === null || row.name === null || row.name === '') return undefined;
   const source = row.spec;
-  const count = scanMembers(source, QUICK_KEYS);
-  if (count < 0) return undefined;
-  let stepName: QuickMember | undefined;
-  let branch: QuickMember | undefined;
-  let kwargs: QuickMember | undefined;
-  for (let i = 0; i < count; i++) {
-    const m = scannedMembers[i] as QuickMember;
-    // A repeated key: the last one counts, as in Python.
-    if (m.key === 'step_name') stepName = m;
-    else if (m.key === 'branch') branch = m;
-    else if (m.key === 'kwargs') kwargs = m;
-    else {
-      // A copy of a column: every copy must agree (else the exact reading finds the warning).
-      const columnValue = row[COPIED_BY_FIELD.get(m.key) as keyof StepRow];
-      if (columnValue === undefined) continue;
-      const same =
-        (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
-      if (!same) return undefined;
-    }
-  }
+  if (!pickItemMembers(row, source, true)) return undefined;
+  const { stepName, branch, kwargs } = picked;
   if (stepName?.kind !== 'string') return undefined;
   if (branch !== undefined && branch.kind !== 'string' && branch.kind !== 'null') return undefined;
   if (kwargs !== undefined && kwargs.kind !== 'object' && kwargs.kind !== 'null') return undefined;
   if (!withText) return { item: new QuickItem(row, undefined), warnings: NO_WARNINGS };
   const text = itemText(row.name, source, stepName, branch, kwargs);
   return text === undefined ? undefined : { item: new QuickItem(row, text), warnings: NO_WARNINGS };
+}
+
+/** The members of a step spec that make its item, as {@link pickItemMembers} found them (one holder, reused). */
+const picked: { stepName?: QuickMember; branch?: QuickMember; kwargs?: QuickMember } = {};
+
+/**
+ * Scans a step spec for the members that make its item, into `picked`; false when the scanner
+ * does not settle the text or (with `checkCopies`) a copy of a column disagrees with it.
+ */
+function pickItemMembers(row: StepRow, source: string, checkCopies: boolean): boolean {
+  const count = scanMembers(source, QUICK_KEYS);
+  if (count < 0) return false;
+  picked.stepName = picked.branch = picked.kwargs = undefined;
+  for (let i = 0; i < count; i++) {
+    const m = scannedMembers[i] as QuickMember;
+    // A repeated key: the last one counts, as in Python.
+    if (m.key === 'step_name') picked.stepName = m;
+    else if (m.key === 'branch') picked.branch = m;
+    else if (m.key === 'kwargs') picked.kwargs = m;
+    else if (checkCopies) {
+      // A copy of a column: every copy must agree (else the exact reading finds the warning).
+      const columnValue = row[COPIED_BY_FIELD.get(m.key) as keyof StepRow];
+      if (columnValue === undefined) continue;
+      const same =
+        (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
+      if (!same) return false;
+    }
+  }
+  return true;
 }
 
 /** The item's text from the spec's own text, where that is already in json.dumps form. */
@@ -144,16 +155,8 @@ function itemText(name: string, source: string, stepName: QuickMember, branch: Q
 function isItemTextAt(row: StepRow, spec: string, start: number, end: number): boolean | undefined {
   const source = row.spec as string;
   const name = row.name as string;
-  const count = scanMembers(source, QUICK_KEYS);
-  let stepName: QuickMember | undefined;
-  let branch: QuickMember | undefined;
-  let kwargs: QuickMember | undefined;
-  for (let i = 0; i < count; i++) {
-    const m = scannedMembers[i] as QuickMember;
-    if (m.key === 'step_name') stepName = m;
-    else if (m.key === 'branch') branch = m;
-    else if (m.key === 'kwargs') kwargs = m;
-  }
+  if (!pickItemMembers(row, source, false)) return undefined;
+  const { stepName, branch, kwargs } = picked;
   if (stepName === undefined || !isPyFormSpan(source, stepName.start, stepName.end)) return undefined;
   const hasBranch = branch?.kind === 'string';
   const hasKwargs = kwargs?.kind === 'object';
