@@ -160,24 +160,29 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   async openStage(workflow: TableRef, hasVersion: boolean): Promise<void> {
     // TEMPORARY tables neither commit the transaction nor show to other sessions. Their key
     // columns are made by CREATE … SELECT, so they carry the workflow table's own types and collations.
-    // MyISAM where the server has it: the staged specs (about 200 MB at a million step rows) then
-    // stay out of InnoDB's buffer pool and redo log, which the fold's own writes need (at a million
-    // rows on MariaDB 10.11, the backups and the UPDATE took 5.8 s instead of 7.5). The stage
-    // needs no transaction of its own: it is dropped whether the run commits or not.
     await this.runNative(`DROP TEMPORARY TABLE IF EXISTS ${STAGE_TABLE}`, []);
-    for (const engine of ['MyISAM', 'InnoDB']) {
+    const create = (engine: string) =>
+      this.query(
+        `CREATE TEMPORARY TABLE ${STAGE_TABLE} (spec LONGTEXT, hash VARCHAR(64)) ENGINE=${engine}
+         SELECT uid, ${hasVersion ? 'version' : "'' AS version"} FROM ?? WHERE 1 = 0`,
+        [qualified(workflow)],
+      );
+    // On MariaDB, MyISAM where the server has it: the staged specs (about 200 MB at a million step
+    // rows) then stay out of InnoDB's buffer pool and redo log, which the fold's own writes need (at
+    // a million rows on MariaDB 10.11, the backups and the UPDATE took 5.8 s instead of 7.5). The
+    // stage needs no transaction of its own: it is dropped whether the run commits or not. Not on
+    // MySQL, where enforce_gtid_consistency refuses non-transactional writes inside a transaction.
+    const [row] = await this.query<{ v: string }>('SELECT VERSION() AS v');
+    if (/mariadb/i.test(row?.v ?? '')) {
       try {
-        await this.query(
-          `CREATE TEMPORARY TABLE ${STAGE_TABLE} (spec LONGTEXT, hash VARCHAR(64)) ENGINE=${engine}
-           SELECT uid, ${hasVersion ? 'version' : "'' AS version"} FROM ?? WHERE 1 = 0`,
-          [qualified(workflow)],
-        );
+        await create('MyISAM');
         return;
       } catch (error) {
         // A server without MyISAM (disabled_storage_engines) says so; the statement alone fails.
-        if (engine === 'InnoDB' || this.lostConnection) throw error;
+        if (this.lostConnection) throw error;
       }
     }
+    await create('InnoDB');
   }
 
   async stage(rows: StagedSpec[]): Promise<void> {
