@@ -46,6 +46,32 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 }
 
 /**
+ * The version(s) of every workflow uid: held for the whole pass (a million step rows have about
+ * 100,000 workflows), so kept small: one string for the common uid with one version row, and
+ * each version text once.
+ */
+async function workflowVersions(store: Store): Promise<Map<string, string | string[]>> {
+  const versions = new Map<string, string | string[]>();
+  const texts = new Map<string, string>();
+  for (const k of await store.workflowKeys()) {
+    let version = texts.get(k.version);
+    if (version === undefined) texts.set(k.version, (version = k.version));
+    const known = versions.get(k.uid);
+    versions.set(k.uid, known === undefined ? version : typeof known === 'string' ? [known, version] : [...known, version]);
+  }
+  return versions;
+}
+
+/** The step table's distinct workflow ids: those of a workflow, in code-point order, and the dangling ones. */
+async function stepParents(store: Store, versions: Map<string, unknown>): Promise<{ parents: string[]; dangling: string[] }> {
+  const ids = await store.stepWorkflowIds();
+  return {
+    parents: ids.filter((id) => versions.has(id)).sort(compareCodePoints),
+    dangling: ids.filter((id) => !versions.has(id)),
+  };
+}
+
+/**
  * One pass over the data. The workflow keys and the step table's distinct `workflow_id`s (from its
  * index) say which step rows are orphans and which workflows have rows to fold; those workflows
  * are then read in batches by primary key, with their step rows by the `workflow_id` index, and
@@ -57,11 +83,8 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   const phase = 'planning';
   // Spec texts only for the pass that writes them; items in order also for a listed report.
   const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
-  const versions = new Map<string, string[]>();
-  for (const k of await store.workflowKeys()) versions.set(k.uid, [...(versions.get(k.uid) ?? []), k.version]);
-  const ids = await store.stepWorkflowIds();
-  const dangling = ids.filter((id) => !versions.has(id));
-  const parents = ids.filter((id) => versions.has(id)).sort(compareCodePoints);
+  const versions = await workflowVersions(store);
+  const { parents, dangling } = await stepParents(store, versions);
 
   builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
   for (let i = 0; i < dangling.length; i += options.batchSize) {
@@ -77,7 +100,10 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   // sends the next query meanwhile, and the server is never left waiting for the planner.
   const fetch = (i: number) => {
     const batch = parents.slice(i, i + options.batchSize);
-    const keys = batch.flatMap((uid) => (versions.get(uid) as string[]).map((version) => ({ uid, version })));
+    const keys = batch.flatMap((uid) => {
+      const v = versions.get(uid) as string | string[];
+      return typeof v === 'string' ? [{ uid, version: v }] : v.map((version) => ({ uid, version }));
+    });
     const rows = Promise.all([store.workflowsByKeys(keys, options.lock), store.stepsFor(batch)]);
     rows.catch(() => undefined); // awaited below; an error of a batch never reached is not unhandled
     return rows;
@@ -90,10 +116,15 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
       asked += options.batchSize;
     }
   };
+  const writing: Promise<void>[] = [];
   let lastYield = performance.now();
   for (let i = 0; i < parents.length; i += options.batchSize) {
     askAhead(); // this batch, and `readAhead` more
-    const [workflowRows, stepRows] = await (ahead.shift() as ReturnType<typeof fetch>);
+    const [workflowRows, stepRows] = await (ahead.shift() as ReturnType<typeof fetch>).catch(async (error: unknown) => {
+      // A write in flight that failed first is the cause (a server refuses what follows it).
+      for (const settled of await Promise.allSettled(writing)) if (settled.status === 'rejected') throw settled.reason;
+      throw error;
+    });
     const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
     const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
@@ -114,12 +145,20 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
         lastYield = performance.now();
       }
     }
-    if (options.write && updates.length > 0) await options.write(updates);
+    if (options.write && updates.length > 0) {
+      // The write queues on the connection behind the reads asked for ahead: waiting for it here
+      // would wait for those reads too. Up to `readAhead` writes stay in flight.
+      const written = options.write(updates);
+      written.catch(() => undefined); // awaited below
+      writing.push(written);
+      if (writing.length > store.adapter.readAhead) await writing.shift();
+    }
     options.progress?.({ phase, rowsDone: done, rowsTotal: total });
     // A synchronous driver (better-sqlite3) never leaves the microtask queue: let signals and the
     // progress display in between batches.
     await yieldToEventLoop();
     lastYield = performance.now();
   }
+  for (const written of writing) await written;
   return builder.build(options.exactCount ? total : builder.rowsSeen);
 }
