@@ -106,8 +106,11 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     });
     const rows = Promise.all([store.workflowsByKeys(keys, options.lock), store.stepsFor(batch)]);
     rows.catch(() => undefined); // awaited below; an error of a batch never reached is not unhandled
-    return rows;
+    return { rows, sent: sent++ };
   };
+  // The order in which reads and writes were sent: one connection runs them in that order, and
+  // a server refuses whatever follows a failed statement, so the first failure sent is the cause.
+  let sent = 0;
   const ahead: ReturnType<typeof fetch>[] = [];
   let asked = 0;
   const askAhead = () => {
@@ -116,13 +119,15 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
       asked += options.batchSize;
     }
   };
-  const writing: Promise<void>[] = [];
+  const writing: { done: Promise<void>; sent: number }[] = [];
   let lastYield = performance.now();
   for (let i = 0; i < parents.length; i += options.batchSize) {
     askAhead(); // this batch, and `readAhead` more
-    const [workflowRows, stepRows] = await (ahead.shift() as ReturnType<typeof fetch>).catch(async (error: unknown) => {
-      // A write in flight that failed first is the cause (a server refuses what follows it).
-      for (const settled of await Promise.allSettled(writing)) if (settled.status === 'rejected') throw settled.reason;
+    const read = ahead.shift() as ReturnType<typeof fetch>;
+    const [workflowRows, stepRows] = await read.rows.catch(async (error: unknown) => {
+      // A write in flight that was sent before this read and failed is the cause.
+      const before = writing.filter((w) => w.sent < read.sent).map((w) => w.done);
+      for (const settled of await Promise.allSettled(before)) if (settled.status === 'rejected') throw settled.reason;
       throw error;
     });
     const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
@@ -148,10 +153,10 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     if (options.write && updates.length > 0) {
       // The write queues on the connection behind the reads asked for ahead: waiting for it here
       // would wait for those reads too. Up to `readAhead` writes stay in flight.
-      const written = options.write(updates);
-      written.catch(() => undefined); // awaited below
-      writing.push(written);
-      if (writing.length > store.adapter.readAhead) await writing.shift();
+      const done = options.write(updates);
+      done.catch(() => undefined); // awaited below
+      writing.push({ done, sent: sent++ });
+      if (writing.length > store.adapter.readAhead) await writing.shift()?.done;
     }
     options.progress?.({ phase, rowsDone: done, rowsTotal: total });
     // A synchronous driver (better-sqlite3) never leaves the microtask queue: let signals and the
@@ -159,6 +164,6 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     await yieldToEventLoop();
     lastYield = performance.now();
   }
-  for (const written of writing) await written;
+  for (const { done } of writing) await done;
   return builder.build(options.exactCount ? total : builder.rowsSeen);
 }

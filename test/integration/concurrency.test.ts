@@ -158,6 +158,25 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
   });
 
   if (dialect !== 'sqlite') {
+    it('a workflow row locked by another session in a batch read ahead: the lock timeout is named, nothing written', async (ctx) => {
+      need(ctx);
+      await withGenerated(dialect, 2_000, async (db) => {
+        const before = await stateDigest(db);
+        // Batches of 20 workflows: wf-00000150 is read ahead, while earlier batches are being staged.
+        const holder = await db.knex().transaction();
+        try {
+          await holder.raw("SELECT uid FROM workflow WHERE uid = 'wf-00000150' FOR UPDATE");
+          const run = await cli(['--db', db.url, '--batch-size', '20', '--lock-timeout', '1']);
+          expect(run.code).toBe(1);
+          expect(run.stderr.trim().split('\n')).toHaveLength(1);
+          expect(run.stderr).toMatch(/another session kept a lock on the tables for longer than --lock-timeout \(1 s\); nothing was written/);
+        } finally {
+          await holder.rollback();
+        }
+        expect(await stateDigest(db)).toBe(before);
+      });
+    });
+
     it('a connection killed by the server mid-run: exit 1, nothing half-done', async (ctx) => {
       need(ctx);
       await withGenerated(dialect, 100_000, async (db) => {
