@@ -383,7 +383,8 @@ export function quickMembers(text: string, wanted?: ReadonlySet<string>): QuickM
  * {@link quickMembers} that allocates nothing, for the quick check of every step row: returns how
  * many members it found (-1 for a text it does not settle), which are then
  * `scannedMembers[0, count)`. Those records are reused by the next call: read them before it.
- * `from` and `to` scan a part of the text (a value inside it) instead of the whole.
+ * `from` and `to` scan a part of the text (a value inside it) instead of the whole. The list of
+ * `wanted` keys is kept per set: a set must not change once used.
  */
 export function scanMembers(text: string, wanted?: ReadonlySet<string>, from = 0, to = text.length): number {
   setWanted(wanted);
