@@ -78,6 +78,8 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
   };
   req.signal?.addEventListener('abort', abort, { once: true });
   try {
+    // A signal that came while the connection opened is answered as one that comes later.
+    if (req.signal?.aborted) abort();
     if (writes) {
       try {
         await takeRunLock(req, adapter);
