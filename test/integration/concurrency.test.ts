@@ -1,15 +1,20 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { cli } from '../support/cli.js';
 import { createTestDatabase, dumpDatabase, readWorkflowSpecs, withDataset, type Dialect, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
+import { tempDir } from '../support/temp-dir.js';
 
+const dir = tempDir('stepcfg-concurrency-');
 const WRITER = fileURLToPath(new URL('../support/writer.mjs', import.meta.url));
 
 /** Holds the tool's run lock from another session, as a concurrent run would; returns the release. */
@@ -63,7 +68,7 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
       try {
         const before = await dumpDatabase(db, { exclude: () => false });
         const started = Date.now();
-        for (const args of [[], ['--rollback', '--yes'], ['--drop-table', '--yes', '--orphans-out', `/tmp/stepcfg-lock-${process.pid}-${dialect}.json`]]) {
+        for (const args of [[], ['--rollback', '--yes'], ['--drop-table', '--yes', '--orphans-out', join(dir(), `lock-${dialect}.json`)]]) {
           const run = await cli(['--db', db.url, '--lock-timeout', '0.5', ...args]);
           expect(run.code).toBe(4);
           expect(run.stderr).toMatch(/another stepcfg-migrate run holds the lock \(run 0000aaaa-\S+ on host ops-host-7, pid 4242, started 2026-11-26T10:00:00.000Z[;)]/);
@@ -130,6 +135,19 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
     });
   }, 120_000);
 
+  it('a signal that came before the run reached the database: exit 143, interrupted, nothing written', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const before = await stateDigest(db);
+      const err: Buffer[] = [];
+      const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
+      const code = await main({ argv: ['--db', db.url, '--quiet'], env: {}, stdout: new PassThrough(), stderr, signal: AbortSignal.abort('SIGTERM') });
+      expect(code).toBe(143);
+      expect(Buffer.concat(err).toString()).toMatch(/interrupted by SIGTERM: .*nothing was written/);
+      expect(await stateDigest(db)).toBe(before);
+    });
+  });
+
   it('SIGINT and SIGTERM roll back, say so, and exit 130 / 143; a killed run leaves no lock behind', async (ctx) => {
     need(ctx);
     await withGenerated(dialect, 100_000, async (db) => {
@@ -138,7 +156,7 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
         ['SIGINT', 130],
         ['SIGTERM', 143],
       ] as const) {
-        const run = startBin(['--db', db.url, '--drop-table', '--yes', '--orphans-out', `/tmp/stepcfg-sig-${process.pid}-${dialect}-${signal}.json`]);
+        const run = startBin(['--db', db.url, '--drop-table', '--yes', '--orphans-out', join(dir(), `sig-${dialect}-${signal}.json`)]);
         await sleep(800);
         run.child.kill(signal);
         const ended = await run.done;
