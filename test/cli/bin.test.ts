@@ -56,7 +56,7 @@ describe('the installed command', () => {
     [['--db', 'x.db', '--rollback', '--drop-table'], /--drop-table belong to the fold, not to --rollback/],
     [['status', '--db', 'x.db', '--skip-invalid'], /status checks every row strictly/],
     [['cleanup', '--db', 'x.db', '--strict'], /--strict belong to the fold, not to cleanup/],
-    [['--db', 'postgresql://h/db', '--backup-file', '/tmp/b.db'], /--backup-file works with SQLite only/],
+    [['--db', 'postgresql://h/db', '--backup-file', 'b.db'], /--backup-file works with SQLite only/],
     [['--db', 'x.db', '--orphans-out', '/no/such/dir/o.json'], /cannot write into \/no\/such\/dir/],
     [['--db', 'x.db', '--quiet', '--verbose', '--step-table', '1x'], /--quiet and --verbose.*; --step-table must be/],
     [[], /no database given/],
