@@ -370,7 +370,7 @@ function quickWorkflowSpec(row: WorkflowRow, text: string): WorkflowSpec | undef
  * Writes a workflow spec with items appended to (and some replaced in) its array, copying every
  * other byte of the original text. A NULL or `null` spec becomes an object holding only the array.
  */
-export function spliceSpec(
+function spliceSpec(
   spec: WorkflowSpec,
   added: string[],
   replaced: { span: ItemSpan; text: string }[],

@@ -146,10 +146,16 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     return row.s;
   }
 
-  async notes(): Promise<string[]> {
+  /** The server's version text, and whether it is MariaDB. */
+  private async server(): Promise<{ version: string; mariadb: boolean }> {
     const [row] = await this.query<{ v: string }>('SELECT VERSION() AS v');
-    const flavour = /mariadb/i.test(row?.v ?? '') ? 'MariaDB' : 'MySQL';
-    return [`${flavour} ${row?.v}`, 'DDL commits implicitly here: the tool creates its own table before the fold transaction'];
+    const version = row?.v ?? '';
+    return { version, mariadb: /mariadb/i.test(version) };
+  }
+
+  async notes(): Promise<string[]> {
+    const { version, mariadb } = await this.server();
+    return [`${mariadb ? 'MariaDB' : 'MySQL'} ${version}`, 'DDL commits implicitly here: the tool creates its own table before the fold transaction'];
   }
 
   async writeProblems(): Promise<string[]> {
@@ -172,8 +178,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     // a million rows on MariaDB 10.11, the backups and the UPDATE took 5.8 s instead of 7.5). The
     // stage needs no transaction of its own: it is dropped whether the run commits or not. Not on
     // MySQL, where enforce_gtid_consistency refuses non-transactional writes inside a transaction.
-    const [row] = await this.query<{ v: string }>('SELECT VERSION() AS v');
-    if (/mariadb/i.test(row?.v ?? '')) {
+    if ((await this.server()).mariadb) {
       try {
         await create('MyISAM');
         return;

@@ -214,15 +214,18 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     const on = `w.uid = s.uid${t.hasVersion ? ' AND w.version = s.version' : ''}`;
     // A temporary table has no statistics until analysed; the planner needs them for the joins.
     await this.runNative(`ANALYZE ${stage}`, []);
-    const saved = await this.query(
+    // Row counts from the command tags: no row comes back to count.
+    const count = async (template: string, bindings: unknown[]) => {
+      const compiled = this.compile(template, bindings);
+      return (await this.send({ text: compiled.sql, values: compiled.bindings })).rowCount;
+    };
+    const saved = await count(
       `INSERT INTO ?? (run_id, workflow_uid, workflow_version, original_spec, written_hash)
-       SELECT ?, s.uid, s.version, CAST(w.spec AS text), s.hash FROM ${stage} AS s JOIN ?? AS w ON ${on} RETURNING 1`,
+       SELECT ?, s.uid, s.version, CAST(w.spec AS text), s.hash FROM ${stage} AS s JOIN ?? AS w ON ${on}`,
       [qualified(t.backups), t.runId, qualified(t.workflow)],
     );
-    const updated = await this.query(`UPDATE ?? AS w SET spec = CAST(s.spec AS ${cast}) FROM ${stage} AS s WHERE ${on} RETURNING 1`, [
-      qualified(t.workflow),
-    ]);
-    if (saved.length !== t.count || updated.length !== t.count) {
+    const updated = await count(`UPDATE ?? AS w SET spec = CAST(s.spec AS ${cast}) FROM ${stage} AS s WHERE ${on}`, [qualified(t.workflow)]);
+    if (saved !== t.count || updated !== t.count) {
       throw new ToolError('workflow rows changed during the run; nothing was written');
     }
   }
