@@ -82,6 +82,13 @@ export interface DialectAdapter {
   /** Tables live in named schemas (PostgreSQL schemas, MySQL databases) that `--schema` picks. */
   readonly hasSchemas: boolean;
 
+  /**
+   * A batch lookup: `SELECT list FROM table` for the rows whose key columns equal one of `keys`
+   * (one text per column). By default `IN (…)` lists of each column's distinct values, which may
+   * match a few more rows: callers keep the exact keys. `lock` adds `FOR UPDATE` (where `rowLocks`).
+   * `listBindings` are those of `list`.
+   */
+  keyLookup(list: string, listBindings: unknown[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): { template: string; bindings: unknown[] };
   /** Runs one statement; `template` uses knex bindings (`?` values, `??` identifiers). */
   query<T = Record<string, unknown>>(template: string, bindings?: readonly unknown[]): Promise<T[]>;
   /** Like {@link query}, with each row as an array of its values in select-list order (cheaper for many rows). */
@@ -284,6 +291,14 @@ export abstract class BaseAdapter {
         chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]),
       );
     }
+  }
+
+  keyLookup(list: string, listBindings: unknown[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): { template: string; bindings: unknown[] } {
+    const values = columns.map((_, i) => [...new Set(keys.map((k) => k[i] as string))]);
+    return {
+      template: `SELECT ${list} FROM ?? WHERE ${columns.map(() => '?? IN (?)').join(' AND ')}${lock ? ' FOR UPDATE' : ''}`,
+      bindings: [...listBindings, qualified(table), ...columns.flatMap((c, i) => [c.name, values[i]])],
+    };
   }
 
   query<T = Record<string, unknown>>(template: string, bindings: readonly unknown[] = []): Promise<T[]> {

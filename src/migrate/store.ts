@@ -45,7 +45,7 @@ export class Store {
     readonly step: TableRef,
     readonly workflow: TableRef,
     private readonly stepColumns: ColumnInfo[],
-    workflowColumns: ColumnInfo[],
+    private readonly workflowColumns: ColumnInfo[],
     readonly workflowSpecType: string,
     /** The step table's labels table, when it exists. */
     readonly labels: { ref: TableRef; columns: ColumnInfo[] } | null,
@@ -107,14 +107,22 @@ export class Store {
     return rows.map((r) => String(r.id));
   }
 
-  /**
-   * A filter for these keys that an index on (version, uid) or (uid, version) serves on every
-   * database: `uid IN (…) AND version IN (…)`. It may match a few more rows; callers keep the exact keys.
-   */
-  private keyFilter(keys: { uid: string; version: string }[], withVersion: boolean): { sql: string; bindings: unknown[] } {
-    const uids = [...new Set(keys.map((k) => k.uid))];
-    if (!withVersion) return { sql: 'uid IN (?)', bindings: [uids] };
-    return { sql: 'uid IN (?) AND version IN (?)', bindings: [uids, [...new Set(keys.map((k) => k.version))]] };
+  /** A lookup of these keys' rows in a table (see `DialectAdapter.keyLookup`). */
+  private lookup(list: string | [string, unknown[]], table: TableRef, columns: ColumnInfo[], names: string[], keys: string[][], lock = false) {
+    const key = names.map((n) => columns.find((c) => c.name === n) ?? { name: n, type: '' });
+    const [sql, bindings] = typeof list === 'string' ? [list, []] : list;
+    return this.adapter.keyLookup(sql, bindings, table, key, keys, lock && this.adapter.rowLocks);
+  }
+
+  private queryLookup(lookup: { template: string; bindings: unknown[] }): Promise<Record<string, unknown>[]> {
+    return this.adapter.query(lookup.template, lookup.bindings);
+  }
+
+  /** The key columns and values of (uid, version) keys, without version where the table has none. */
+  private static keyed(keys: { uid: string; version: string }[], withVersion: boolean): { names: string[]; values: string[][] } {
+    return withVersion
+      ? { names: ['uid', 'version'], values: keys.map((k) => [k.uid, k.version]) }
+      : { names: ['uid'], values: keys.map((k) => [k.uid]) };
   }
 
   /**
@@ -126,14 +134,10 @@ export class Store {
     const version = this.workflowHasVersion ? this.adapter.asText('version') : "''";
     const rows: Record<string, unknown>[] = [];
     for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
-      const filter = this.keyFilter(keys.slice(i, i + KEYS_PER_LOOKUP), this.workflowHasVersion);
-      const part = await this.adapter.query<Record<string, unknown>>(
-        `SELECT ${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
-                ${this.adapter.asJsonText('spec')} AS spec
-         FROM ?? WHERE ${filter.sql}${lock && this.adapter.rowLocks ? ' FOR UPDATE' : ''}`,
-        [qualified(this.workflow), ...filter.bindings],
-      );
-      for (const row of part) rows.push(row);
+      const key = Store.keyed(keys.slice(i, i + KEYS_PER_LOOKUP), this.workflowHasVersion);
+      const list = `${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
+                    ${this.adapter.asJsonText('spec')} AS spec`;
+      for (const row of await this.queryLookup(this.lookup(list, this.workflow, this.workflowColumns, key.names, key.values, lock))) rows.push(row);
     }
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
     const found = rows
@@ -150,12 +154,10 @@ export class Store {
   private async checkBytes(table: TableRef, hasVersion: boolean, rows: { uid: string; version: string; spec: string | null; specError?: string }[]): Promise<void> {
     const suspects = rows.filter((r) => maybeReplaced(r.spec));
     if (suspects.length === 0 || !this.adapter.asJsonBytes) return;
-    const filter = this.keyFilter(suspects, hasVersion);
-    const bytes = await this.adapter.query<{ uid: unknown; version: unknown; spec: unknown }>(
-      `SELECT ${this.adapter.asText('uid')} AS uid, ${hasVersion ? this.adapter.asText('version') : "''"} AS version,
-              ${this.adapter.asJsonBytes('spec')} AS spec FROM ?? WHERE ${filter.sql}`,
-      [qualified(table), ...filter.bindings],
-    );
+    const key = Store.keyed(suspects, hasVersion);
+    const list = `${this.adapter.asText('uid')} AS uid, ${hasVersion ? this.adapter.asText('version') : "''"} AS version,
+                  ${this.adapter.asJsonBytes('spec')} AS spec`;
+    const bytes = await this.queryLookup(this.lookup(list, table, table === this.step ? this.stepColumns : this.workflowColumns, key.names, key.values));
     const byKey = new Map(bytes.map((b) => [JSON.stringify([String(b.uid), text(b.version) ?? '']), b.spec]));
     for (const row of suspects) {
       const read = jsonText(byKey.get(JSON.stringify([row.uid, hasVersion ? row.version : ''])));
@@ -169,10 +171,8 @@ export class Store {
    * match more (case, trailing spaces on MySQL); those rows belong to another id and are left out.
    */
   async stepsFor(ids: string[]): Promise<StepRow[]> {
-    const rows = await this.adapter.queryArrays(`SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IN (?)`, [
-      qualified(this.step),
-      ids,
-    ]);
+    const lookup = this.lookup(this.stepSelect, this.step, this.stepColumns, ['workflow_id'], ids.map((id) => [id]));
+    const rows = await this.adapter.queryArrays(lookup.template, lookup.bindings);
     const wanted = new Set(ids);
     const found = rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? ''));
     await this.checkBytes(this.step, this.stepHasVersion, found);
@@ -193,25 +193,21 @@ export class Store {
   /** Complete step rows (every column as stored text) with their label rows, for an export file. */
   async exportRows(keys: { uid: string; version: string }[]): Promise<ExportedRow[]> {
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
-    const select = (columns: ColumnInfo[]) => columns.map((c) => `${this.adapter.asText(c.name)} AS ??`).join(', ');
-    const names = (columns: ColumnInfo[]) => columns.map((c) => c.name);
+    // Every column as text under its own name.
+    const select = (columns: ColumnInfo[]): [string, unknown[]] => [
+      columns.map((c) => `${this.adapter.asText(c.name)} AS ??`).join(', '),
+      columns.map((c) => c.name),
+    ];
     const out: ExportedRow[] = [];
     const hasVersion = this.stepColumns.some((c) => c.name === 'version');
     for (let i = 0; i < keys.length; i += 500) {
-      const filter = this.keyFilter(keys.slice(i, i + 500), hasVersion);
-      const rows = await this.adapter.query<Record<string, unknown>>(
-        `SELECT ${select(this.stepColumns)} FROM ?? WHERE ${filter.sql}`,
-        [...names(this.stepColumns), qualified(this.step), ...filter.bindings],
-      );
+      const key = Store.keyed(keys.slice(i, i + 500), hasVersion);
+      const rows = await this.queryLookup(this.lookup(select(this.stepColumns), this.step, this.stepColumns, key.names, key.values));
       const mine = rows.filter((r) => wanted.has(JSON.stringify([String(r.uid), hasVersion ? text(r.version) ?? '' : ''])));
       const parents = mine.map((r) => text(r.name)).filter((n): n is string => n !== null);
       const labels =
         this.labels && parents.length > 0
-          ? await this.adapter.query<Record<string, unknown>>(`SELECT ${select(this.labels.columns)} FROM ?? WHERE parent IN (?)`, [
-              ...names(this.labels.columns),
-              qualified(this.labels.ref),
-              parents,
-            ])
+          ? await this.queryLookup(this.lookup(select(this.labels.columns), this.labels.ref, this.labels.columns, ['parent'], parents.map((p) => [p])))
           : [];
       for (const row of mine) {
         out.push({
