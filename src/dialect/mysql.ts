@@ -302,10 +302,16 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
         return `MySQL/MariaDB refused the login: ${e.message}`;
       case 'ER_TABLEACCESS_DENIED_ERROR':
         return `permission denied: ${e.message}`;
+      case 'ER_QUERY_TIMEOUT':
+        return "MySQL stopped a query at max_execution_time, its time limit for this session or server; give the run more time (max_execution_time = 0)";
       case 'PROTOCOL_CONNECTION_LOST':
       case 'ECONNRESET':
         return 'the connection to MySQL/MariaDB was lost';
       default:
+        // MariaDB's ER_STATEMENT_TIMEOUT, which mysql2 does not name.
+        if (e?.errno === 1969) {
+          return 'MariaDB stopped a statement at max_statement_time, its time limit for this user or server; give the run more time (max_statement_time = 0 for this account)';
+        }
         return typeof e?.code === 'string' && e.code.startsWith('ER_') ? `MySQL/MariaDB error ${e.code}: ${e.message}` : undefined;
     }
   }

@@ -321,6 +321,11 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
         return `PostgreSQL refused the login: ${e.message}`;
       case '42501':
         return `permission denied: ${e.message}`;
+      case '57014':
+        // statement_timeout, set for the user or the database (or an administrator's pg_cancel_backend).
+        return /statement timeout/i.test(e.message ?? '')
+          ? "PostgreSQL cancelled a statement at statement_timeout, its time limit for this user or database; give the run more time, e.g. PGOPTIONS='-c statement_timeout=0'"
+          : `PostgreSQL cancelled a statement (${e.message})`;
       case '57P01':
       case '57P02':
       case '57P03':
@@ -330,8 +335,9 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
         return `the connection to PostgreSQL was lost (${e.message})`;
       default:
         if (e?.message === 'Connection terminated unexpectedly') return 'the connection to PostgreSQL was lost';
-        if (/timeout/i.test(e?.message ?? '')) return `cannot connect to PostgreSQL: ${e.message}`;
-        return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? `PostgreSQL error ${e.code}: ${e.message}` : undefined;
+        if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return `PostgreSQL error ${e.code}: ${e.message}`;
+        // The driver's own connection timeout has no SQLSTATE.
+        return /timeout/i.test(e?.message ?? '') ? `cannot connect to PostgreSQL: ${e.message}` : undefined;
     }
   }
 }

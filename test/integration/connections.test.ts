@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { expect, it, type TestContext } from 'vitest';
 import { cli, runBin } from '../support/cli.js';
-import { dumpDatabase, withDataset, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, dumpDatabase, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { generateDatabase } from '../support/generate.js';
 
 /** The URL forms SPEC 3 lists, as the controller writes them, for one test database. */
 function urlForms(db: TestDatabase): string[] {
@@ -118,6 +119,40 @@ describeEachDialect('connections and names', (dialect, need) => {
         expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
       });
     });
+  });
+
+  servers("a statement stopped at the server's time limit: one line that names the limit, exit 1, nothing written", async (ctx) => {
+    need(ctx);
+    const db = await createTestDatabase(dialect);
+    let cleanup = async () => {};
+    try {
+      await generateDatabase(db, 10_000);
+      const k = db.knex();
+      const before = await dumpDatabase(db, { exclude: () => false });
+      let run;
+      if (dialect === 'postgres') {
+        // A limit for the tool's session only; at 1 ms some statement of a 10,000-row apply passes it.
+        run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c statement_timeout=1' });
+        expect(run.stderr).toMatch(/cancelled a statement at statement_timeout.*PGOPTIONS='-c statement_timeout=0'/);
+      } else {
+        // MariaDB: a limit for the account (MySQL's max_execution_time limits only SELECT).
+        const user = unique();
+        await k.raw(`CREATE USER ?@'%' WITH MAX_STATEMENT_TIME 0.001`, [user]);
+        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
+        cleanup = async () => void (await k.raw(`DROP USER ?@'%'`, [user]));
+        const u = new URL(db.url);
+        u.username = user;
+        run = await runBin(['--db', u.toString(), '--yes']);
+        expect(run.stderr).toMatch(/stopped a statement at max_statement_time/);
+      }
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/nothing was written/);
+      expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+    } finally {
+      await cleanup();
+      await db.drop();
+    }
   });
 
   servers('never shows a password: not in output, report, errors or the run table', async (ctx) => {
