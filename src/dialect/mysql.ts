@@ -54,7 +54,19 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
       bigNumberStrings: true,
       multipleStatements: false,
     });
-    return new MysqlAdapter(connection);
+    const adapter = new MysqlAdapter(connection);
+    try {
+      // The driver puts values into SQL text escaped with backslashes: under NO_BACKSLASH_ESCAPES
+      // the server would keep those backslashes, and every `"` of a JSON text would come out as `\"`.
+      await adapter.runNative(
+        "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))",
+        [],
+      );
+    } catch (e) {
+      await connection.end().catch(() => undefined);
+      throw e;
+    }
+    return adapter;
   }
 
   protected async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {

@@ -2,11 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import mysql from 'mysql2/promise';
 import { expect, it, type TestContext } from 'vitest';
 import { cli, runBin } from '../support/cli.js';
-import { createTestDatabase, dumpDatabase, withDataset, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, dumpDatabase, readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
+
+/** The sql_mode of a new session of this MySQL/MariaDB URL's account. */
+async function mysqlSessionMode(url: string): Promise<string> {
+  const u = new URL(url);
+  const connection = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: u.username, database: u.pathname.slice(1) });
+  try {
+    const [rows] = await connection.query('SELECT @@SESSION.sql_mode AS mode');
+    return String((rows as { mode: string }[])[0]?.mode);
+  } finally {
+    await connection.end();
+  }
+}
 
 /** The URL forms SPEC 3 lists, as the controller writes them, for one test database. */
 function urlForms(db: TestDatabase): string[] {
@@ -154,6 +167,50 @@ describeEachDialect('connections and names', (dialect, need) => {
       await db.drop();
     }
   });
+
+  // MySQL/MariaDB only: the mode changes how the server reads string literals.
+  if (dialect === 'mysql') {
+    it('a server whose sql_mode has NO_BACKSLASH_ESCAPES: apply and rollback keep every backslash and quote', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const k = db.knex();
+        const tricky = String.raw`{"note": "a \"quoted\" word, a back\\slash and a tab\t", "n": 1}`;
+        // A workflow that has step rows to fold.
+        const [workflow] = await k('workflow').select('uid').whereIn('uid', k('step_configuration').select('workflow_id')).orderBy('uid').limit(1);
+        await k('workflow').update({ spec: tricky }).where({ uid: workflow.uid });
+        const before = await dumpDatabase(db);
+        // The mode for one account only, through init_connect (which does not run for the root account).
+        const user = unique();
+        const [[{ previous }]] = await k.raw('SELECT @@GLOBAL.init_connect AS previous');
+        await k.raw(`CREATE USER ?@'%'`, [user]);
+        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
+        await k.raw(
+          `SET GLOBAL init_connect = "SET SESSION sql_mode = IF(SUBSTRING_INDEX(CURRENT_USER(), '@', 1) = '${user}', CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES'), @@SESSION.sql_mode)"`,
+        );
+        try {
+          const u = new URL(db.url);
+          u.username = user;
+          const mode = await mysqlSessionMode(u.toString());
+          expect(mode).toContain('NO_BACKSLASH_ESCAPES');
+
+          const apply = await cli(['--db', u.toString(), '--json', '--quiet']);
+          expect(apply.stderr).toBe('');
+          expect(apply.code).toBe(0);
+          const after = (await readWorkflowSpecs(db)).filter((w) => w.uid === workflow.uid);
+          expect(after.length).toBeGreaterThan(0);
+          for (const w of after) expect(w.spec?.startsWith(tricky.slice(0, -1) + ', "step_configurations": [')).toBe(true);
+          expect((await cli(['status', '--db', u.toString()])).code).toBe(0);
+          const rollback = await cli(['--db', u.toString(), '--rollback', '--yes', '--quiet']);
+          expect(rollback.stderr).toBe('');
+          expect(rollback.code).toBe(0);
+          expect(await dumpDatabase(db)).toBe(before);
+        } finally {
+          await k.raw('SET GLOBAL init_connect = ?', [previous]);
+          await k.raw(`DROP USER ?@'%'`, [user]);
+        }
+      });
+    });
+  }
 
   servers('never shows a password: not in output, report, errors or the run table', async (ctx) => {
     need(ctx);
