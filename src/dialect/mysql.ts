@@ -62,6 +62,8 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
         "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))",
         [],
       );
+      // The runs are built on InnoDB's consistent snapshot, whatever transaction_isolation the server sets.
+      await adapter.runNative('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', []);
     } catch (e) {
       await connection.end().catch(() => undefined);
       throw e;

@@ -154,8 +154,12 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async begin(mode: TransactionMode): Promise<void> {
+    // Both levels are named, whatever default_transaction_isolation says: a read-only pass sees one
+    // snapshot; a writing run needs READ COMMITTED, where a statement after a lock sees the rows
+    // committed before it (the drop's guard count) and a row changed by the controller is waited
+    // for, not refused with a serialization failure.
     await this.runNative(
-      mode === 'read' ? 'START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY' : 'START TRANSACTION',
+      mode === 'read' ? 'START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY' : 'START TRANSACTION ISOLATION LEVEL READ COMMITTED',
       [],
     );
   }

@@ -49,6 +49,36 @@ async function withGenerated<T>(dialect: Dialect, steps: number, fn: (db: TestDa
   }
 }
 
+/**
+ * A stand-in controller edits workflow specs and inserts step rows while an apply runs: every edit
+ * survives, every new row is folded or still pending, and a second run folds the rest.
+ */
+async function controllerWritesDuringApply(db: TestDatabase): Promise<void> {
+  const dialect = db.dialect;
+  const writer = spawn(process.execPath, [WRITER, dialect, db.url, '8', '10000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  writer.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const written = new Promise<void>((resolve) => writer.on('close', () => resolve()));
+  await sleep(1000);
+  const apply = await startBin(['--db', db.url, '--json', '--quiet', '--lock-timeout', '60']).done;
+  await written;
+  expect(apply.code, apply.stderr).toBe(0);
+  const { touched, inserted } = JSON.parse(out) as { touched: string[]; inserted: { name: string; workflow: string }[] };
+  expect(touched.length).toBeGreaterThan(20);
+  const specs = new Map((await readWorkflowSpecs(db)).filter((s) => s.version === '1').map((s) => [s.uid, s.spec!]));
+  for (const uid of touched) {
+    const spec = specs.get(uid)!;
+    expect(spec, uid).toContain('"branch": "edited"'); // the controller's edit survived the fold
+    expect(spec, uid).toContain('"step_configurations"'); // and the fold survived the edit
+  }
+  const folded = inserted.filter((row) => specs.get(row.workflow)!.includes(`{"name": "${row.name}"`)).length;
+  const status = await cli(['status', '--db', db.url, '--json']);
+  expect(status.json().status.pending).toBe(inserted.length - folded);
+  const rerun = await cli(['--db', db.url, '--json', '--quiet']);
+  expect(rerun.json().summary.folded).toBe(inserted.length - folded);
+  expect((await cli(['status', '--db', db.url])).code).toBe(0);
+}
+
 describeEachDialect('concurrency and crashes', (dialect, need) => {
   it('a second writing run waits --lock-timeout, exits 4 naming the holder, and writes nothing; a dry run takes no lock', async (ctx) => {
     need(ctx);
@@ -109,31 +139,18 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
 
   it('the controller keeps writing during an apply: no update lost, every new row folded or still pending', async (ctx) => {
     need(ctx);
-    await withGenerated(dialect, 100_000, async (db) => {
-      const writer = spawn(process.execPath, [WRITER, dialect, db.url, '8', '10000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      writer.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      const written = new Promise<void>((resolve) => writer.on('close', () => resolve()));
-      await sleep(1000);
-      const apply = await startBin(['--db', db.url, '--json', '--quiet', '--lock-timeout', '60']).done;
-      await written;
-      expect(apply.code, apply.stderr).toBe(0);
-      const { touched, inserted } = JSON.parse(out) as { touched: string[]; inserted: { name: string; workflow: string }[] };
-      expect(touched.length).toBeGreaterThan(20);
-      const specs = new Map((await readWorkflowSpecs(db)).filter((s) => s.version === '1').map((s) => [s.uid, s.spec!]));
-      for (const uid of touched) {
-        const spec = specs.get(uid)!;
-        expect(spec, uid).toContain('"branch": "edited"'); // the controller's edit survived the fold
-        expect(spec, uid).toContain('"step_configurations"'); // and the fold survived the edit
-      }
-      const folded = inserted.filter((row) => specs.get(row.workflow)!.includes(`{"name": "${row.name}"`)).length;
-      const status = await cli(['status', '--db', db.url, '--json']);
-      expect(status.json().status.pending).toBe(inserted.length - folded);
-      const rerun = await cli(['--db', db.url, '--json', '--quiet']);
-      expect(rerun.json().summary.folded).toBe(inserted.length - folded);
-      expect((await cli(['status', '--db', db.url])).code).toBe(0);
-    });
+    await withGenerated(dialect, 100_000, controllerWritesDuringApply);
   }, 120_000);
+
+  if (dialect === 'postgres') {
+    it('the same where the database defaults to REPEATABLE READ: the apply still waits for the rows the controller changes', async (ctx) => {
+      need(ctx);
+      await withGenerated(dialect, 100_000, async (db) => {
+        await db.knex().raw(`ALTER DATABASE ?? SET default_transaction_isolation = 'repeatable read'`, [db.name]);
+        await controllerWritesDuringApply(db);
+      });
+    }, 120_000);
+  }
 
   it('a signal that came before the run reached the database: exit 143, interrupted, nothing written', async (ctx) => {
     need(ctx);

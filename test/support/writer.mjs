@@ -32,7 +32,17 @@ if (dialect === 'sqlite') {
 } else if (dialect === 'postgres') {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  run = (sql, args) => client.query(sql, args);
+  // Where the database defaults to REPEATABLE READ, a statement that meets a row the migration
+  // changed fails with a serialization error, and an application retries it.
+  run = async (sql, args) => {
+    for (;;) {
+      try {
+        return await client.query(sql, args);
+      } catch (e) {
+        if (e.code !== '40001') throw e;
+      }
+    }
+  };
   close = () => client.end();
 } else {
   const connection = await mysql.createConnection(url);
