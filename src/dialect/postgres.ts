@@ -79,6 +79,9 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     // JIT compiling takes about 0.2 s a statement when a table without statistics makes the
     // estimates high, for lookups that take milliseconds. (Before PostgreSQL 11 there is no jit.)
     await adapter.runNative('SET jit = off', []).catch(() => undefined);
+    // `created` is read as text and ordered as an ISO timestamp: a database set to another
+    // DateStyle ('SQL, DMY' gives 20/01/2025) would have its items ordered by day of month.
+    await adapter.runNative("SET DateStyle = 'ISO, YMD'", []);
     return adapter;
   }
 

@@ -168,6 +168,38 @@ describeEachDialect('connections and names', (dialect, need) => {
     }
   });
 
+  if (dialect === 'postgres') {
+    it("a database set to another DateStyle: items are still appended in their rows' created order", async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const k = db.knex();
+        const [workflow] = await k('workflow').select('uid', 'project_id').orderBy('uid').limit(1);
+        // Day first, these two would sort the other way round as text.
+        for (const [name, created] of [
+          ['z-january', '2025-01-20 10:00:00'],
+          ['a-february', '2025-02-10 10:00:00'],
+        ]) {
+          await k('step_configuration').insert({
+            project_id: workflow.project_id,
+            workflow_id: workflow.uid,
+            version: '1',
+            uid: `sc-${name}`,
+            name,
+            created,
+            spec: '{"step_name": "S", "kwargs": {}}',
+          });
+        }
+        await k.raw(`ALTER DATABASE ?? SET DateStyle = 'SQL, DMY'`, [db.name]);
+        const apply = await cli(['--db', db.url, '--json', '--quiet', '--skip-invalid']);
+        expect(apply.stderr).toBe('');
+        expect(apply.code).toBe(0);
+        const spec = (await readWorkflowSpecs(db)).find((w) => w.uid === workflow.uid)?.spec ?? '';
+        expect(spec).toContain('{"name": "z-january"');
+        expect(spec.indexOf('{"name": "z-january"')).toBeLessThan(spec.indexOf('{"name": "a-february"'));
+      });
+    });
+  }
+
   // MySQL/MariaDB only: the mode changes how the server reads string literals.
   if (dialect === 'mysql') {
     it('a server whose sql_mode has NO_BACKSLASH_ESCAPES: apply and rollback keep every backslash and quote', async (ctx) => {
