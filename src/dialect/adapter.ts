@@ -247,6 +247,8 @@ const sqlLog = process.env.STEPCFG_SQL_LOG ? openSync(process.env.STEPCFG_SQL_LO
 /** Shared plumbing: building SQL through knex and running it on one raw connection. */
 export abstract class BaseAdapter {
   committed = false;
+  /** Characters of spec text at most in one multi-row statement (see `chunks`). */
+  protected statementChars = 4 << 20;
   protected constructor(protected readonly knex: Knex) {}
 
   /** Notes a statement about to be sent (see `STEPCFG_SQL_LOG`). */
@@ -285,7 +287,7 @@ export abstract class BaseAdapter {
     rows: StagedSpec[],
     send: (sql: string, values: unknown[]) => Promise<unknown> = (sql, values) => this.query(sql, values),
   ): Promise<void> {
-    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length)) {
+    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length, this.statementChars)) {
       await send(
         `INSERT INTO ${table} (uid, version, spec, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
         chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]),

@@ -64,6 +64,10 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
       );
       // The runs are built on InnoDB's consistent snapshot, whatever transaction_isolation the server sets.
       await adapter.runNative('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', []);
+      // A statement must fit in max_allowed_packet (4 MB on MySQL 5.7, often set lower): a
+      // quarter of it in characters leaves room for UTF-8 and the driver's escaping.
+      const [packet] = await adapter.runNative<{ p: number | string }>('SELECT @@SESSION.max_allowed_packet AS p', []);
+      adapter.statementChars = Math.max(16 << 10, Math.min(4 << 20, Math.floor(Number(packet?.p ?? 0) / 4)));
     } catch (e) {
       await connection.end().catch(() => undefined);
       throw e;
@@ -240,7 +244,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
-    for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0)) {
+    for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0, this.statementChars)) {
       const select = hasVersion ? 'SELECT ? AS uid, ? AS version, ? AS spec' : 'SELECT ? AS uid, ? AS spec';
       const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
       // The BINARY comparisons keep case- and accent-insensitive collations from matching a neighbour.
@@ -318,6 +322,8 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
         return `permission denied: ${e.message}`;
       case 'ER_QUERY_TIMEOUT':
         return "MySQL stopped a query at max_execution_time, its time limit for this session or server; give the run more time (max_execution_time = 0)";
+      case 'ER_NET_PACKET_TOO_LARGE':
+        return "a workflow spec is larger than the server's max_allowed_packet allows in one statement; raise max_allowed_packet";
       case 'PROTOCOL_CONNECTION_LOST':
       case 'ECONNRESET':
         return 'the connection to MySQL/MariaDB was lost';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, tryParseJson } from '../core/json.js';
-import { chunks, qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
+import { qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
 
 /** Every table of the tool's own starts with this; nothing else in the database is the tool's. */
 export const TOOL_PREFIX = 'stepcfg_migrate_';
@@ -59,7 +59,6 @@ const COLUMNS: [keyof RunRecord, string][] = [
   ['rolledBackBy', 'rolled_back_by'],
   ['rolledBackAt', 'rolled_back_at'],
 ];
-const BACKUP_ROWS_PER_INSERT = 500;
 
 /** A fingerprint of a JSON text that survives re-serialisation (key order, spacing, number form). */
 export function specHash(text: string | null): string {
@@ -197,18 +196,6 @@ export class Bookkeeping {
       ...entries.flatMap(([, c], i) => [c, values[i]]),
       id,
     ]);
-  }
-
-  /** Keeps the original specs of a batch of workflow rows, before they are overwritten. */
-  async saveBackups(runId: string, backups: SpecBackup[]): Promise<void> {
-    for (const chunk of chunks(backups, BACKUP_ROWS_PER_INSERT, (b) => b.original?.length ?? 0)) {
-      await this.adapter.query(
-        `INSERT INTO ?? (run_id, workflow_uid, workflow_version, original_spec, written_hash) VALUES ${chunk
-          .map(() => '(?, ?, ?, ?, ?)')
-          .join(', ')}`,
-        [qualified(this.backups), ...chunk.flatMap((b) => [runId, b.uid, b.version, b.original, b.writtenHash])],
-      );
-    }
   }
 
   /** A run's backups in pages (keyset on uid, version), so a million rows never sit in memory. */
