@@ -99,7 +99,7 @@ export class PlanBuilder {
   build(stepRows: number): Plan {
     if (this.rowsSeen !== stepRows) {
       throw new Error(
-        `internal check failed: the table has ${stepRows} step rows but the plan accounts for ${this.rowsSeen}; nothing was written`,
+        `internal check failed: the table has ${stepRows} step rows but the plan accounts for ${this.rowsSeen}`,
       );
     }
     const blockers: string[] = [];

@@ -62,13 +62,27 @@ async function workflowVersions(store: Store): Promise<Map<string, string | stri
   return versions;
 }
 
-/** The step table's distinct workflow ids: those of a workflow, in code-point order, and the dangling ones. */
+/** The step table's distinct workflow ids: those of a workflow, and the dangling ones, each in code-point order. */
 async function stepParents(store: Store, versions: Map<string, unknown>): Promise<{ parents: string[]; dangling: string[] }> {
   const ids = await store.stepWorkflowIds();
   return {
     parents: ids.filter((id) => versions.has(id)).sort(compareCodePoints),
-    dangling: ids.filter((id) => !versions.has(id)),
+    dangling: ids.filter((id) => !versions.has(id)).sort(compareCodePoints),
   };
+}
+
+/** Whether a list in code-point order holds this id. */
+function holds(sorted: string[], id: string): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareCodePoints(sorted[mid] as string, id);
+    if (c === 0) return true;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 /**
@@ -86,10 +100,23 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   const versions = await workflowVersions(store);
   const { parents, dangling } = await stepParents(store, versions);
 
+  // A case- or pad-insensitive collation (MySQL/MariaDB) gives one of several ids that it holds
+  // equal, such as `wf-1` and `WF-1`: the rows of the others come back with its rows, and have no
+  // batch of their own. They are kept, by their exact id (see `stepsFor`).
+  const known = (id: string) => holds(parents, id) || holds(dangling, id);
+  const folded: string[] = [];
   builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
   for (let i = 0; i < dangling.length; i += options.batchSize) {
-    const rows = await store.stepsFor(dangling.slice(i, i + options.batchSize));
-    builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
+    const rows = await store.stepsFor(dangling.slice(i, i + options.batchSize), known);
+    for (const [id, group] of groupBy(rows, (r) => r.workflowId ?? '')) {
+      // The exact id of a workflow, folded by the collation into a dangling one: planned below.
+      if (versions.has(id)) folded.push(id);
+      else builder.addOrphans(group.map((r) => toOrphan(r, 'workflow_not_found')));
+    }
+  }
+  if (folded.length > 0) {
+    parents.push(...folded);
+    parents.sort(compareCodePoints);
   }
   let done = builder.rowsSeen;
   options.progress?.({ phase, rowsDone: done, rowsTotal: total });
@@ -98,13 +125,14 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   // rows arrive while this batch is planned (one connection runs the queries in order). Planning yields to
   // the event loop every few milliseconds, so that the driver reads the rows that arrive and
   // sends the next query meanwhile, and the server is never left waiting for the planner.
+  const keysOf = (uid: string) => {
+    const v = versions.get(uid) as string | string[];
+    return typeof v === 'string' ? [{ uid, version: v }] : v.map((version) => ({ uid, version }));
+  };
   const fetch = (i: number) => {
     const batch = parents.slice(i, i + options.batchSize);
-    const keys = batch.flatMap((uid) => {
-      const v = versions.get(uid) as string | string[];
-      return typeof v === 'string' ? [{ uid, version: v }] : v.map((version) => ({ uid, version }));
-    });
-    const rows = Promise.all([store.workflowsByKeys(keys, options.lock), store.stepsFor(batch)]);
+    const keys = batch.flatMap(keysOf);
+    const rows = Promise.all([store.workflowsByKeys(keys, options.lock), store.stepsFor(batch, known)]);
     rows.catch(() => undefined); // awaited below; an error of a batch never reached is not unhandled
     return { rows, sent: sent++ };
   };
@@ -134,7 +162,13 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
     for (const [uid, rows] of steps) {
-      const versionRows = workflows.get(uid);
+      let versionRows = workflows.get(uid);
+      if (!versionRows && versions.has(uid)) {
+        // Rows whose exact id the collation folded into one of this batch (see `known`): their
+        // workflow rows are read now.
+        versionRows = await store.workflowsByKeys(keysOf(uid), options.lock);
+        if (versionRows.length === 0) versionRows = undefined;
+      }
       if (!versionRows) {
         // Deleted since its key was read: its rows have no workflow now.
         builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));

@@ -168,13 +168,14 @@ export class Store {
 
   /**
    * The step rows whose `workflow_id` is exactly one of these ids. The database's collation may
-   * match more (case, trailing spaces on MySQL); those rows belong to another id and are left out.
+   * match more (case, trailing spaces on MySQL): those rows are left out when their id is
+   * `known` (another batch asks for it), and kept otherwise (no batch would find them).
    */
-  async stepsFor(ids: string[]): Promise<StepRow[]> {
+  async stepsFor(ids: string[], known: (id: string) => boolean): Promise<StepRow[]> {
     const lookup = this.lookup(this.stepSelect, this.step, this.stepColumns, ['workflow_id'], ids.map((id) => [id]));
     const rows = await this.adapter.queryArrays(lookup.template, lookup.bindings);
     const wanted = new Set(ids);
-    const found = rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? ''));
+    const found = rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? '') || !known(row.workflowId ?? ''));
     await this.checkBytes(this.step, this.stepHasVersion, found);
     return found;
   }
