@@ -287,7 +287,9 @@ export abstract class BaseAdapter {
     rows: StagedSpec[],
     send: (sql: string, values: unknown[]) => Promise<unknown> = (sql, values) => this.query(sql, values),
   ): Promise<void> {
-    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, (r) => r.spec.length, this.statementChars)) {
+    // Each row's values and its share of the SQL text count, not its spec alone.
+    const size = (r: StagedSpec) => r.spec.length + r.uid.length + r.version.length + r.hash.length + 32;
+    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, size, this.statementChars)) {
       await send(
         `INSERT INTO ${table} (uid, version, spec, hash) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
         chunk.flatMap((r) => [r.uid, r.version, r.spec, r.hash]),

@@ -65,7 +65,8 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
       // The runs are built on InnoDB's consistent snapshot, whatever transaction_isolation the server sets.
       await adapter.runNative('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', []);
       // A statement must fit in max_allowed_packet (4 MB on MySQL 5.7, often set lower): a
-      // quarter of it in characters leaves room for UTF-8 and the driver's escaping.
+      // quarter of it in characters leaves room for UTF-8 (up to 3 bytes a character) and the
+      // driver's escaping.
       const [packet] = await adapter.runNative<{ p: number | string }>('SELECT @@SESSION.max_allowed_packet AS p', []);
       adapter.statementChars = Math.max(16 << 10, Math.min(4 << 20, Math.floor(Number(packet?.p ?? 0) / 4)));
     } catch (e) {
@@ -244,7 +245,8 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async updateSpecs(ref: TableRef, _specType: string, hasVersion: boolean, rows: SpecWrite[]): Promise<void> {
-    for (const chunk of chunks(rows, ROWS_PER_UPDATE, (r) => r.spec?.length ?? 0, this.statementChars)) {
+    const size = (r: SpecWrite) => (r.spec?.length ?? 0) + r.uid.length + (r.version?.length ?? 0) + 64; // values and `SELECT ? AS …`
+    for (const chunk of chunks(rows, ROWS_PER_UPDATE, size, this.statementChars)) {
       const select = hasVersion ? 'SELECT ? AS uid, ? AS version, ? AS spec' : 'SELECT ? AS uid, ? AS spec';
       const bindings = chunk.flatMap((r) => (hasVersion ? [r.uid, r.version, r.spec] : [r.uid, r.spec]));
       // The BINARY comparisons keep case- and accent-insensitive collations from matching a neighbour.

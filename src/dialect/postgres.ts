@@ -29,8 +29,8 @@ export interface ServerConnection {
 }
 
 const JSON_TYPES = ['json', 'jsonb', 'text', 'character varying'];
-/** Key column types compared with text as they are, through their indexes. */
-const TEXT_TYPES = ['text', 'character varying', 'character'];
+/** Key column types compared with text through their indexes (`character` is not: it would be cast). */
+const TEXT_TYPES = ['text', 'character varying'];
 const ROWS_PER_UPDATE = 1000;
 /** The first key of the tool's advisory locks; the second is a hash of schema and table. */
 const ADVISORY_CLASS = 0x57ec;
@@ -45,6 +45,8 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   readonly lockRunIsSeparate = true;
   readonly stableWrites = false;
   private lostConnection: Error | undefined;
+  /** What `keyLookup` needs to know of each table whose columns were read, by `qualified(ref)`. */
+  private readonly indexes = new Map<string, { leads: string[][]; nondeterministic: string[] }>();
   /** The statements sent so far, finished or not (see `send`). */
   private queue: Promise<void> = Promise.resolve();
 
@@ -71,18 +73,18 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     client.on('error', () => undefined);
     try {
       await client.connect();
+      const adapter = new PostgresAdapter(client);
+      // JIT compiling takes about 0.2 s a statement when a table without statistics makes the
+      // estimates high, for lookups that take milliseconds. (Before PostgreSQL 11 there is no jit.)
+      await adapter.runNative('SET jit = off', []).catch(() => undefined);
+      // `created` is read as text and ordered as an ISO timestamp: a database set to another
+      // DateStyle ('SQL, DMY' gives 20/01/2025) would have its items ordered by day of month.
+      await adapter.runNative("SET DateStyle = 'ISO, YMD'", []);
+      return adapter;
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;
     }
-    const adapter = new PostgresAdapter(client);
-    // JIT compiling takes about 0.2 s a statement when a table without statistics makes the
-    // estimates high, for lookups that take milliseconds. (Before PostgreSQL 11 there is no jit.)
-    await adapter.runNative('SET jit = off', []).catch(() => undefined);
-    // `created` is read as text and ordered as an ISO timestamp: a database set to another
-    // DateStyle ('SQL, DMY' gives 20/01/2025) would have its items ordered by day of month.
-    await adapter.runNative("SET DateStyle = 'ISO, YMD'", []);
-    return adapter;
   }
 
   /**
@@ -117,10 +119,12 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
    * LATERAL with the table. With `IN (…)` lists of a batch's keys, the planner of a table that has
    * no statistics (autovacuum off, or just restored by pg_restore, which does not analyze) scanned
    * the whole table for every batch: time grew with the square of the rows. `OFFSET 0` keeps the
-   * subquery from being merged into a hash join. Key columns that are not text keep `IN` lists.
+   * subquery from being merged into a hash join. `IN` lists stay where a probe would not be an
+   * index probe (no index leads with the key columns, or they are not text: one scan per key), or
+   * could find a row twice (a nondeterministic collation holds two keys equal).
    */
   override keyLookup(list: string, listBindings: unknown[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): { template: string; bindings: unknown[] } {
-    if (!columns.every((c) => TEXT_TYPES.includes(c.type))) return super.keyLookup(list, listBindings, table, columns, keys, lock);
+    if (!this.canProbe(table, columns)) return super.keyLookup(list, listBindings, table, columns, keys, lock);
     const unique = [...new Map(keys.map((k) => [JSON.stringify(k), k])).values()];
     return {
       template: `SELECT s.* FROM (SELECT ${columns.map((_, i) => `e ->> ${i} AS k${i}`).join(', ')}
@@ -129,6 +133,35 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
                                      OFFSET 0${lock ? ' FOR UPDATE' : ''}) AS s`,
       bindings: [JSON.stringify(unique), ...listBindings, qualified(table), ...columns.map((c) => c.name)],
     };
+  }
+
+  /** Whether `keyLookup` can probe an index per key (see there), from what `columns` learnt of the table. */
+  private canProbe(table: TableRef, columns: ColumnInfo[]): boolean {
+    const info = this.indexes.get(qualified(table));
+    if (!info || !columns.every((c) => TEXT_TYPES.includes(c.type) && !info.nondeterministic.includes(c.name))) return false;
+    const names = columns.map((c) => c.name);
+    return info.leads.some((lead) => lead.length >= names.length && names.every((n) => lead.slice(0, names.length).includes(n)));
+  }
+
+  /** The key columns of each usable index of a table, in order, and its columns of a nondeterministic collation. */
+  private async indexInfo(schema: string, table: string): Promise<{ leads: string[][]; nondeterministic: string[] }> {
+    const name = this.quote(qualified({ schema, table }));
+    // to_jsonb(…) ->> reads columns that older versions lack (indnkeyatts: 11, collisdeterministic: 12) as null.
+    const indexes = await this.query<{ cols: string[] }>(
+      `SELECT ARRAY(SELECT coalesce(a.attname::text, '')
+                    FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(n, o)
+                    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+                    WHERE k.o <= coalesce(CAST(to_jsonb(i) ->> 'indnkeyatts' AS int), i.indnatts)
+                    ORDER BY k.o) AS cols
+       FROM pg_index i WHERE i.indrelid = to_regclass(?) AND i.indisvalid AND i.indpred IS NULL`,
+      [name],
+    );
+    const collated = await this.query<{ name: string }>(
+      `SELECT a.attname::text AS name FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+       WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND to_jsonb(c) ->> 'collisdeterministic' = 'false'`,
+      [name],
+    );
+    return { leads: indexes.map((r) => r.cols), nondeterministic: collated.map((r) => r.name) };
   }
 
   async lockRun(key: string, timeoutMs: number): Promise<void> {
@@ -182,12 +215,15 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async columns(ref: TableRef): Promise<ColumnInfo[] | null> {
+    const schema = ref.schema ?? (await this.defaultSchema()) ?? 'public';
     const rows = await this.query<{ name: string; type: string }>(
       `SELECT column_name AS name, data_type AS type FROM information_schema.columns
        WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
-      [ref.schema ?? (await this.defaultSchema()), ref.table],
+      [schema, ref.table],
     );
-    return rows.length === 0 ? null : rows.map((r) => ({ name: r.name, type: r.type.toLowerCase() }));
+    if (rows.length === 0) return null;
+    this.indexes.set(qualified(ref), await this.indexInfo(schema, ref.table));
+    return rows.map((r) => ({ name: r.name, type: r.type.toLowerCase() }));
   }
 
   isJsonCapable(type: string): boolean {

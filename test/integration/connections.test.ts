@@ -151,8 +151,8 @@ describeEachDialect('connections and names', (dialect, need) => {
         // MariaDB: a limit for the account (MySQL's max_execution_time limits only SELECT).
         const user = unique();
         await k.raw(`CREATE USER ?@'%' WITH MAX_STATEMENT_TIME 0.001`, [user]);
-        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
         cleanup = async () => void (await k.raw(`DROP USER ?@'%'`, [user]));
+        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
         const u = new URL(db.url);
         u.username = user;
         run = await runBin(['--db', u.toString(), '--yes']);

@@ -40,6 +40,60 @@ async function insertStep(db: TestDatabase, n: number, name: string, spec: unkno
 
 const dir = tempDir('stepcfg-hostile-');
 
+/**
+ * Step rows whose workflow_id differs from another id only by case or trailing spaces: each is
+ * folded into its exact workflow or reported as an orphan, and every row is accounted for.
+ */
+async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
+  const k = db.knex();
+  const [wf] = await k('workflow').select('uid', 'project_id', 'owner_id').whereIn('uid', k('step_configuration').select('workflow_id')).orderBy('uid').limit(1);
+  const step = (workflowId: string, name: string) =>
+    k('step_configuration').insert({
+      project_id: wf.project_id,
+      workflow_id: workflowId,
+      version: '1',
+      uid: `sc-${name}`,
+      name,
+      created: '2025-01-01 00:00:00',
+      spec: '{"step_name": "S", "kwargs": {}}',
+    });
+  await step(wf.uid.toUpperCase(), 'upper-case-id');
+  await step(`${wf.uid}  `, 'trailing-spaces-id');
+  // A workflow `Zz-Case`, and a dangling `ZZ-CASE` that MariaDB's default collation holds equal to it.
+  await k('workflow').insert({
+    project_id: wf.project_id,
+    workflow_type: 'application',
+    state: 'ready',
+    version: '7',
+    owner_id: wf.owner_id,
+    uid: 'Zz-Case',
+    name: 'zz-case-workflow',
+    created: '2025-01-01 00:00:00',
+    spec: '{"branch": "main"}',
+  });
+  await step('ZZ-CASE', 'dangling-case-id');
+  await step('Zz-Case', 'exact-case-id');
+  const n = Number((await k('step_configuration').count({ n: '*' }))[0]?.n);
+
+  const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  const report = run.json();
+  // Every row accounted for once: folded, orphan or invalid.
+  expect(report.summary.stepRows).toBe(n);
+  expect(report.summary.folded + report.summary.orphans + report.summary.invalid).toBe(n);
+  const orphans = new Map(report.orphans.map((o: { name: string; workflowId: string; reason: string }) => [o.name, [o.workflowId, o.reason]]));
+  expect(orphans.get('upper-case-id')).toEqual([wf.uid.toUpperCase(), 'workflow_not_found']);
+  expect(orphans.get('trailing-spaces-id')).toEqual([`${wf.uid}  `, 'workflow_not_found']);
+  expect(orphans.get('dangling-case-id')).toEqual(['ZZ-CASE', 'workflow_not_found']);
+  const spec = (await readWorkflowSpecs(db)).find((w) => w.uid === 'Zz-Case')?.spec;
+  expect(spec).toBe('{"branch": "main", "step_configurations": [{"name": "exact-case-id", "step_name": "S", "branch": "default", "kwargs": {}}]}');
+  for (const w of (await readWorkflowSpecs(db)).filter((w) => w.uid === wf.uid)) {
+    expect(w.spec).not.toContain('upper-case-id');
+    expect(w.spec).not.toContain('trailing-spaces-id');
+  }
+}
+
 describeEachDialect('hostile data', (dialect, need) => {
   it('folds big, deep, odd and duplicated JSON exactly, or names why not; never crashes', async (ctx) => {
     need(ctx);
@@ -93,56 +147,20 @@ describeEachDialect('hostile data', (dialect, need) => {
 
   it('workflow ids that differ only by case or trailing spaces are distinct ids, also under a case-insensitive collation', async (ctx) => {
     need(ctx);
-    await withDataset(dialect, 'sample', async (db) => {
-      const k = db.knex();
-      const [wf] = await k('workflow').select('uid', 'project_id', 'owner_id').whereIn('uid', k('step_configuration').select('workflow_id')).orderBy('uid').limit(1);
-      const step = (workflowId: string, name: string) =>
-        k('step_configuration').insert({
-          project_id: wf.project_id,
-          workflow_id: workflowId,
-          version: '1',
-          uid: `sc-${name}`,
-          name,
-          created: '2025-01-01 00:00:00',
-          spec: '{"step_name": "S", "kwargs": {}}',
-        });
-      await step(wf.uid.toUpperCase(), 'upper-case-id');
-      await step(`${wf.uid}  `, 'trailing-spaces-id');
-      // A workflow `Zz-Case`, and a dangling `ZZ-CASE` that MariaDB's default collation holds equal to it.
-      await k('workflow').insert({
-        project_id: wf.project_id,
-        workflow_type: 'application',
-        state: 'ready',
-        version: '7',
-        owner_id: wf.owner_id,
-        uid: 'Zz-Case',
-        name: 'zz-case-workflow',
-        created: '2025-01-01 00:00:00',
-        spec: '{"branch": "main"}',
-      });
-      await step('ZZ-CASE', 'dangling-case-id');
-      await step('Zz-Case', 'exact-case-id');
-      const n = Number((await k('step_configuration').count({ n: '*' }))[0]?.n);
-
-      const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);
-      expect(run.stderr).toBe('');
-      expect(run.code).toBe(0);
-      const report = run.json();
-      // Every row accounted for once: folded, orphan or invalid.
-      expect(report.summary.stepRows).toBe(n);
-      expect(report.summary.folded + report.summary.orphans + report.summary.invalid).toBe(n);
-      const orphans = new Map(report.orphans.map((o: { name: string; workflowId: string; reason: string }) => [o.name, [o.workflowId, o.reason]]));
-      expect(orphans.get('upper-case-id')).toEqual([wf.uid.toUpperCase(), 'workflow_not_found']);
-      expect(orphans.get('trailing-spaces-id')).toEqual([`${wf.uid}  `, 'workflow_not_found']);
-      expect(orphans.get('dangling-case-id')).toEqual(['ZZ-CASE', 'workflow_not_found']);
-      const spec = (await readWorkflowSpecs(db)).find((w) => w.uid === 'Zz-Case')?.spec;
-      expect(spec).toBe('{"branch": "main", "step_configurations": [{"name": "exact-case-id", "step_name": "S", "branch": "default", "kwargs": {}}]}');
-      for (const w of (await readWorkflowSpecs(db)).filter((w) => w.uid === wf.uid)) {
-        expect(w.spec).not.toContain('upper-case-id');
-        expect(w.spec).not.toContain('trailing-spaces-id');
-      }
-    });
+    await withDataset(dialect, 'sample', idsThatDifferOnlyByCase);
   });
+
+  if (dialect === 'postgres') {
+    it('the same with a nondeterministic, case-insensitive collation on workflow_id', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const k = db.knex();
+        await k.raw("CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
+        await k.raw('ALTER TABLE step_configuration ALTER COLUMN workflow_id TYPE varchar(64) COLLATE case_insensitive');
+        await idsThatDifferOnlyByCase(db);
+      });
+    });
+  }
 
   if (dialect === 'sqlite') {
     it('a read-only database file: apply refused up front with exit 1, dry run works, nothing written', async (ctx) => {
