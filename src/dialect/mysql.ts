@@ -62,8 +62,11 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
         "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))",
         [],
       );
-      // The runs are built on InnoDB's consistent snapshot, whatever transaction_isolation the server sets.
+      // The runs are built on InnoDB's consistent snapshot, whatever transaction_isolation the server
+      // sets, and on autocommit outside their transactions: with autocommit off, the record of a
+      // drop done after the fold's commit was never committed (the run stayed "folded").
       await adapter.runNative('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ', []);
+      await adapter.runNative('SET SESSION autocommit = 1', []);
       // A statement must fit in max_allowed_packet (4 MB on MySQL 5.7, often set lower): a
       // quarter of it in characters leaves room for UTF-8 (up to 3 bytes a character) and the
       // driver's escaping.

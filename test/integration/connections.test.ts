@@ -9,15 +9,40 @@ import { createTestDatabase, dumpDatabase, readWorkflowSpecs, withDataset, type 
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 
-/** The sql_mode of a new session of this MySQL/MariaDB URL's account. */
-async function mysqlSessionMode(url: string): Promise<string> {
+/** A session variable's value in a new session of this MySQL/MariaDB URL's account. */
+async function mysqlSessionValue(url: string, variable: string): Promise<string> {
   const u = new URL(url);
   const connection = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: u.username, database: u.pathname.slice(1) });
   try {
-    const [rows] = await connection.query('SELECT @@SESSION.sql_mode AS mode');
-    return String((rows as { mode: string }[])[0]?.mode);
+    const [rows] = await connection.query(`SELECT @@SESSION.${variable} AS value`);
+    return String((rows as { value: unknown }[])[0]?.value);
   } finally {
     await connection.end();
+  }
+}
+
+/**
+ * Runs `fn` with the URL of a new account of the test database whose sessions start with
+ * `SET SESSION <setting>`, through init_connect (which does not run for the root account, and
+ * changes nothing for any other), and the value of `variable` in such a session.
+ */
+async function withAccountSetting(db: TestDatabase, variable: string, setting: string, fn: (url: string, value: string) => Promise<void>): Promise<void> {
+  const k = db.knex();
+  const user = unique();
+  const [[{ previous }]] = await k.raw('SELECT @@GLOBAL.init_connect AS previous');
+  await k.raw(`CREATE USER ?@'%'`, [user]);
+  try {
+    await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
+    const [name, value] = setting.split(/ = (.*)/s) as [string, string];
+    await k.raw(`SET GLOBAL init_connect = ?`, [
+      `SET SESSION ${name} = IF(SUBSTRING_INDEX(CURRENT_USER(), '@', 1) = '${user}', ${value}, @@SESSION.${name})`,
+    ]);
+    const u = new URL(db.url);
+    u.username = user;
+    await fn(u.toString(), await mysqlSessionValue(u.toString(), variable));
+  } finally {
+    await k.raw('SET GLOBAL init_connect = ?', [previous]);
+    await k.raw(`DROP USER ?@'%'`, [user]);
   }
 }
 
@@ -200,7 +225,7 @@ describeEachDialect('connections and names', (dialect, need) => {
     });
   }
 
-  // MySQL/MariaDB only: the mode changes how the server reads string literals.
+  // MySQL/MariaDB only: session settings that the server gives an account at login.
   if (dialect === 'mysql') {
     it('a server whose sql_mode has NO_BACKSLASH_ESCAPES: apply and rollback keep every backslash and quote', async (ctx) => {
       need(ctx);
@@ -211,35 +236,48 @@ describeEachDialect('connections and names', (dialect, need) => {
         const [workflow] = await k('workflow').select('uid').whereIn('uid', k('step_configuration').select('workflow_id')).orderBy('uid').limit(1);
         await k('workflow').update({ spec: tricky }).where({ uid: workflow.uid });
         const before = await dumpDatabase(db);
-        // The mode for one account only, through init_connect (which does not run for the root account).
-        const user = unique();
-        const [[{ previous }]] = await k.raw('SELECT @@GLOBAL.init_connect AS previous');
-        await k.raw(`CREATE USER ?@'%'`, [user]);
-        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
-        await k.raw(
-          `SET GLOBAL init_connect = "SET SESSION sql_mode = IF(SUBSTRING_INDEX(CURRENT_USER(), '@', 1) = '${user}', CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES'), @@SESSION.sql_mode)"`,
-        );
-        try {
-          const u = new URL(db.url);
-          u.username = user;
-          const mode = await mysqlSessionMode(u.toString());
-          expect(mode).toContain('NO_BACKSLASH_ESCAPES');
-
-          const apply = await cli(['--db', u.toString(), '--json', '--quiet']);
+        const setting = "sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')";
+        await withAccountSetting(db, 'sql_mode', setting, async (url, value) => {
+          expect(value).toContain('NO_BACKSLASH_ESCAPES');
+          const apply = await cli(['--db', url, '--json', '--quiet']);
           expect(apply.stderr).toBe('');
           expect(apply.code).toBe(0);
           const after = (await readWorkflowSpecs(db)).filter((w) => w.uid === workflow.uid);
           expect(after.length).toBeGreaterThan(0);
           for (const w of after) expect(w.spec?.startsWith(tricky.slice(0, -1) + ', "step_configurations": [')).toBe(true);
-          expect((await cli(['status', '--db', u.toString()])).code).toBe(0);
-          const rollback = await cli(['--db', u.toString(), '--rollback', '--yes', '--quiet']);
+          expect((await cli(['status', '--db', url])).code).toBe(0);
+          const rollback = await cli(['--db', url, '--rollback', '--yes', '--quiet']);
           expect(rollback.stderr).toBe('');
           expect(rollback.code).toBe(0);
           expect(await dumpDatabase(db)).toBe(before);
-        } finally {
-          await k.raw('SET GLOBAL init_connect = ?', [previous]);
-          await k.raw(`DROP USER ?@'%'`, [user]);
-        }
+        });
+      });
+    });
+
+    it('a server whose sessions start with autocommit off: a drop is recorded as done, status and rollback work', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const before = await dumpDatabase(db);
+        await withAccountSetting(db, 'autocommit', 'autocommit = 0', async (url, value) => {
+          expect(value).toBe('0');
+          const orphansOut = join(tmpdir(), `stepcfg-autocommit-${process.pid}-${randomBytes(3).toString('hex')}.json`);
+          try {
+            const apply = await cli(['--db', url, '--drop-table', '--yes', '--skip-invalid', '--orphans-out', orphansOut, '--json', '--quiet']);
+            expect(apply.stderr).toBe('');
+            expect(apply.code).toBe(0);
+          } finally {
+            rmSync(orphansOut, { force: true });
+          }
+          const runs = await db.knex()('stepcfg_migrate_runs').select('mode', 'status', 'table_dropped');
+          expect(runs).toEqual([{ mode: 'apply', status: 'applied', table_dropped: 1 }]);
+          // status reads the kept copy of the dropped table: every foldable row is in its workflow.
+          const status = await cli(['status', '--db', url, '--json']);
+          expect(status.json().status.pending).toBe(0);
+          const rollback = await cli(['--db', url, '--rollback', '--yes', '--quiet']);
+          expect(rollback.stderr).toBe('');
+          expect(rollback.code).toBe(0);
+          expect(await dumpDatabase(db)).toBe(before);
+        });
       });
     });
   }
