@@ -348,6 +348,14 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   describeError(error: unknown): string | undefined {
+    // The server's reason for ending the session (its FATAL error) says more than the lost
+    // connection that a statement in flight then reports.
+    const reason = this.lostConnection as { code?: string } | undefined;
+    if (reason && reason !== error && /^[0-9A-Z]{5}$/.test(reason.code ?? '')) return this.describe(reason);
+    return this.describe(error);
+  }
+
+  private describe(error: unknown): string | undefined {
     const e = error as { code?: string; message?: string; address?: string; port?: number };
     switch (e?.code) {
       case 'ECONNREFUSED':
@@ -369,6 +377,8 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
         return /statement timeout/i.test(e.message ?? '')
           ? "PostgreSQL cancelled a statement at statement_timeout, its time limit for this user or database; give the run more time, e.g. PGOPTIONS='-c statement_timeout=0'"
           : `PostgreSQL cancelled a statement (${e.message})`;
+      case '25P03':
+        return "PostgreSQL ended the session at idle_in_transaction_session_timeout, its limit for this user or database on a pause inside a transaction; give the run more time, e.g. PGOPTIONS='-c idle_in_transaction_session_timeout=0'";
       case '57P01':
       case '57P02':
       case '57P03':

@@ -159,7 +159,7 @@ describeEachDialect('connections and names', (dialect, need) => {
     });
   });
 
-  servers("a statement stopped at the server's time limit: one line that names the limit, exit 1, nothing written", async (ctx) => {
+  servers("the server's time limits (a statement's, a pause in a transaction): one line that names the limit, exit 1, nothing written", async (ctx) => {
     need(ctx);
     const db = await createTestDatabase(dialect);
     let cleanup = async () => {};
@@ -170,6 +170,11 @@ describeEachDialect('connections and names', (dialect, need) => {
       let run;
       if (dialect === 'postgres') {
         // A limit for the tool's session only; at 1 ms some statement of a 10,000-row apply passes it.
+        run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c idle_in_transaction_session_timeout=1' });
+        // The server ends the session; its reason, not the lost connection, is named.
+        expect(run.stderr).toMatch(/ended the session at idle_in_transaction_session_timeout.*PGOPTIONS='-c idle_in_transaction_session_timeout=0'/);
+        expect(run.code).toBe(1);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
         run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c statement_timeout=1' });
         expect(run.stderr).toMatch(/cancelled a statement at statement_timeout.*PGOPTIONS='-c statement_timeout=0'/);
       } else {
