@@ -348,6 +348,9 @@ function describeSqliteError(error: unknown): string | undefined {
       return 'the database file cannot be opened';
     case 'SQLITE_CORRUPT':
       return 'the database file is corrupt';
+    case 'SQLITE_FULL':
+      // The stage of an apply is a temporary table: at a million rows, a temporary file of ~200 MB.
+      return "no room on disk for the database file, its journal or SQLite's temporary files (in $SQLITE_TMPDIR if set, else /var/tmp or /tmp)";
     default:
       return code?.startsWith('SQLITE_') ? `SQLite error ${code}: ${(error as Error).message}` : undefined;
   }
