@@ -2,7 +2,7 @@ import { redact, type DatabaseTarget } from '../config/db-url.js';
 import { ToolError } from '../errors.js';
 import type { DialectAdapter } from './adapter.js';
 import { MysqlAdapter } from './mysql.js';
-import { PostgresAdapter } from './postgres.js';
+import { describePostgresError, PostgresAdapter } from './postgres.js';
 import { SqliteAdapter } from './sqlite.js';
 
 export interface OpenOptions {
@@ -22,11 +22,7 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
   try {
     return target.dialect === 'postgres' ? await PostgresAdapter.open(server) : await MysqlAdapter.open(server);
   } catch (e) {
-    const describe =
-      target.dialect === 'postgres'
-        ? PostgresAdapter.prototype.describeError
-        : MysqlAdapter.prototype.describeError;
-    const line = describe.call(null, e) ?? (e as Error).message;
+    const line = (target.dialect === 'postgres' ? describePostgresError(e) : MysqlAdapter.prototype.describeError.call(null, e)) ?? (e as Error).message;
     throw new ToolError(redact(`${line} [${target.display}]`, secretsOf(target)), 1, { cause: e });
   }
 }
