@@ -52,7 +52,11 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
 
   private constructor(private readonly client: pg.Client) {
     super(sqlBuilder('pg', {}));
-    client.on('error', (e) => (this.lostConnection = e));
+    // A server that ends the session sends its reason (a FATAL error with a SQLSTATE), then the
+    // socket closes with a second error that says only that: the reason is kept.
+    client.on('error', (e) => {
+      if (!/^[0-9A-Z]{5}$/.test((this.lostConnection as { code?: string } | undefined)?.code ?? '')) this.lostConnection = e;
+    });
   }
 
   static async open(target: ServerConnection): Promise<PostgresAdapter> {
@@ -143,17 +147,22 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     return info.leads.some((lead) => lead.length >= names.length && names.every((n) => lead.slice(0, names.length).includes(n)));
   }
 
-  /** The key columns of each usable index of a table, in order, and its columns of a nondeterministic collation. */
+  /**
+   * The key columns, in order, of each index of a table that equality can probe (btree or hash,
+   * whole, valid; '' for an expression or a column indexed under another collation), and its
+   * columns of a nondeterministic collation.
+   */
   private async indexInfo(schema: string, table: string): Promise<{ leads: string[][]; nondeterministic: string[] }> {
     const name = this.quote(qualified({ schema, table }));
     // to_jsonb(…) ->> reads columns that older versions lack (indnkeyatts: 11, collisdeterministic: 12) as null.
     const indexes = await this.query<{ cols: string[] }>(
-      `SELECT ARRAY(SELECT coalesce(a.attname::text, '')
+      `SELECT ARRAY(SELECT CASE WHEN (i.indcollation::oid[])[k.o - 1] = a.attcollation THEN a.attname::text ELSE '' END
                     FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(n, o)
                     LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
                     WHERE k.o <= coalesce(CAST(to_jsonb(i) ->> 'indnkeyatts' AS int), i.indnatts)
                     ORDER BY k.o) AS cols
-       FROM pg_index i WHERE i.indrelid = to_regclass(?) AND i.indisvalid AND i.indpred IS NULL`,
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+       WHERE i.indrelid = to_regclass(?) AND i.indisvalid AND i.indpred IS NULL AND am.amname IN ('btree', 'hash')`,
       [name],
     );
     const collated = await this.query<{ name: string }>(

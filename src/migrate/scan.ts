@@ -102,14 +102,18 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
 
   // A case- or pad-insensitive collation (MySQL/MariaDB) gives one of several ids that it holds
   // equal, such as `wf-1` and `WF-1`: the rows of the others come back with its rows, and have no
-  // batch of their own. They are kept, by their exact id (see `stepsFor`).
-  const known = (id: string) => holds(parents, id) || holds(dangling, id);
+  // batch of their own. They are kept, by their exact id (see `stepsFor`), where they first come
+  // back; ids met in the dangling pass are `handled` then, so that no later batch keeps them again.
+  const handled = new Set<string>();
+  const known = (id: string) => holds(parents, id) || holds(dangling, id) || handled.has(id);
   const folded: string[] = [];
   builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
   for (let i = 0; i < dangling.length; i += options.batchSize) {
     const rows = await store.stepsFor(dangling.slice(i, i + options.batchSize), known);
     for (const [id, group] of groupBy(rows, (r) => r.workflowId ?? '')) {
-      // The exact id of a workflow, folded by the collation into a dangling one: planned below.
+      if (!holds(dangling, id)) handled.add(id);
+      // The exact id of a workflow, folded by the collation into a dangling one: planned below,
+      // in a batch of its own, which keeps its rows only.
       if (versions.has(id)) folded.push(id);
       else builder.addOrphans(group.map((r) => toOrphan(r, 'workflow_not_found')));
     }
@@ -148,25 +152,27 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
     }
   };
   const writing: { done: Promise<void>; sent: number }[] = [];
+  /** A read's result; when it fails, a write in flight that was sent before it and failed is the cause. */
+  const causeFirst = <T>(reading: Promise<T>, readSent: number): Promise<T> =>
+    reading.catch(async (error: unknown) => {
+      const before = writing.filter((w) => w.sent < readSent).map((w) => w.done);
+      for (const settled of await Promise.allSettled(before)) if (settled.status === 'rejected') throw settled.reason;
+      throw error;
+    });
   let lastYield = performance.now();
   for (let i = 0; i < parents.length; i += options.batchSize) {
     askAhead(); // this batch, and `readAhead` more
     const read = ahead.shift() as ReturnType<typeof fetch>;
-    const [workflowRows, stepRows] = await read.rows.catch(async (error: unknown) => {
-      // A write in flight that was sent before this read and failed is the cause.
-      const before = writing.filter((w) => w.sent < read.sent).map((w) => w.done);
-      for (const settled of await Promise.allSettled(before)) if (settled.status === 'rejected') throw settled.reason;
-      throw error;
-    });
+    const [workflowRows, stepRows] = await causeFirst(read.rows, read.sent);
     const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
     const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
     const updates: WorkflowUpdate[] = [];
     for (const [uid, rows] of steps) {
       let versionRows = workflows.get(uid);
       if (!versionRows && versions.has(uid)) {
-        // Rows whose exact id the collation folded into one of this batch (see `known`): their
-        // workflow rows are read now.
-        versionRows = await store.workflowsByKeys(keysOf(uid), options.lock);
+        // Rows whose exact id the collation folded into one of this batch (see `known`), or of a
+        // workflow deleted since its key was read: their workflow rows are read now.
+        versionRows = await causeFirst(store.workflowsByKeys(keysOf(uid), options.lock), sent++);
         if (versionRows.length === 0) versionRows = undefined;
       }
       if (!versionRows) {

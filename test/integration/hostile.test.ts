@@ -73,6 +73,22 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   });
   await step('ZZ-CASE', 'dangling-case-id');
   await step('Zz-Case', 'exact-case-id');
+  // Three ids the collation holds equal, two of them dangling, the dangling ones first (the
+  // distinct ids then give a dangling one): each row is still counted once.
+  await k('workflow').insert({
+    project_id: wf.project_id,
+    workflow_type: 'application',
+    state: 'ready',
+    version: '7',
+    owner_id: wf.owner_id,
+    uid: 'Ab-Case',
+    name: 'ab-case-workflow',
+    created: '2025-01-01 00:00:00',
+    spec: '{"branch": "main"}',
+  });
+  await step('AB-CASE', 'a1-dangling-upper');
+  await step('ab-case', 'a2-dangling-lower');
+  await step('Ab-Case', 'a3-exact');
   const n = Number((await k('step_configuration').count({ n: '*' }))[0]?.n);
 
   const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);
@@ -86,6 +102,10 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   expect(orphans.get('upper-case-id')).toEqual([wf.uid.toUpperCase(), 'workflow_not_found']);
   expect(orphans.get('trailing-spaces-id')).toEqual([`${wf.uid}  `, 'workflow_not_found']);
   expect(orphans.get('dangling-case-id')).toEqual(['ZZ-CASE', 'workflow_not_found']);
+  expect(orphans.get('a1-dangling-upper')).toEqual(['AB-CASE', 'workflow_not_found']);
+  expect(orphans.get('a2-dangling-lower')).toEqual(['ab-case', 'workflow_not_found']);
+  expect(report.orphans).toHaveLength(orphans.size); // none twice
+  expect((await readWorkflowSpecs(db)).find((w) => w.uid === 'Ab-Case')?.spec).toContain('{"name": "a3-exact"');
   const spec = (await readWorkflowSpecs(db)).find((w) => w.uid === 'Zz-Case')?.spec;
   expect(spec).toBe('{"branch": "main", "step_configurations": [{"name": "exact-case-id", "step_name": "S", "branch": "default", "kwargs": {}}]}');
   for (const w of (await readWorkflowSpecs(db)).filter((w) => w.uid === wf.uid)) {
