@@ -57,35 +57,27 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
       created: '2025-01-01 00:00:00',
       spec: '{"step_name": "S", "kwargs": {}}',
     });
+  const workflow = (uid: string) =>
+    k('workflow').insert({
+      project_id: wf.project_id,
+      workflow_type: 'application',
+      state: 'ready',
+      version: '7',
+      owner_id: wf.owner_id,
+      uid,
+      name: `${uid.toLowerCase()}-workflow`,
+      created: '2025-01-01 00:00:00',
+      spec: '{"branch": "main"}',
+    });
   await step(wf.uid.toUpperCase(), 'upper-case-id');
   await step(`${wf.uid}  `, 'trailing-spaces-id');
   // A workflow `Zz-Case`, and a dangling `ZZ-CASE` that MariaDB's default collation holds equal to it.
-  await k('workflow').insert({
-    project_id: wf.project_id,
-    workflow_type: 'application',
-    state: 'ready',
-    version: '7',
-    owner_id: wf.owner_id,
-    uid: 'Zz-Case',
-    name: 'zz-case-workflow',
-    created: '2025-01-01 00:00:00',
-    spec: '{"branch": "main"}',
-  });
+  await workflow('Zz-Case');
   await step('ZZ-CASE', 'dangling-case-id');
   await step('Zz-Case', 'exact-case-id');
   // Three ids the collation holds equal, two of them dangling, the dangling ones first (the
   // distinct ids then give a dangling one): each row is still counted once.
-  await k('workflow').insert({
-    project_id: wf.project_id,
-    workflow_type: 'application',
-    state: 'ready',
-    version: '7',
-    owner_id: wf.owner_id,
-    uid: 'Ab-Case',
-    name: 'ab-case-workflow',
-    created: '2025-01-01 00:00:00',
-    spec: '{"branch": "main"}',
-  });
+  await workflow('Ab-Case');
   await step('AB-CASE', 'a1-dangling-upper');
   await step('ab-case', 'a2-dangling-lower');
   await step('Ab-Case', 'a3-exact');
