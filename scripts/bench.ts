@@ -18,8 +18,29 @@ import { BenchError, checkInterrupted, interruptedBy, runMain } from './bench/cl
 import { runFloor } from './bench/floor-run.js';
 import { FLOOR, floorVariant } from './bench/floors.js';
 import { parseOptions } from './bench/options.js';
-import { machineLine, markdown, median, medianRep, repLine, updateReadme, README_END, README_START, type Rep, type Result } from './bench/report.js';
-import { copyTemplate, generateTemplate, makeWorkDir, openSession, reachableDatabases, serverVersion, type Copy, type Session, type Template } from './bench/targets.js';
+import {
+  machineLine,
+  markdown,
+  median,
+  medianRep,
+  repLine,
+  updateReadme,
+  README_END,
+  README_START,
+  type Rep,
+  type Result,
+} from './bench/report.js';
+import {
+  copyTemplate,
+  generateTemplate,
+  makeWorkDir,
+  openSession,
+  reachableDatabases,
+  serverVersion,
+  type Copy,
+  type Session,
+  type Template,
+} from './bench/targets.js';
 import { runTool, type ToolMode } from './bench/tool.js';
 import { checkKeptTables, compareStates, readFloorState, readToolState, type State } from './bench/verify.js';
 
@@ -64,16 +85,21 @@ await runMain('bench', async () => {
 
   const smallest = options.sizes[0]!;
   const verifyAt = smallest <= VERIFY_MAX ? smallest : undefined;
-  if (verifyAt === undefined) console.log(`(floors are checked against the tool at the smallest size when it is ≤ ${VERIFY_MAX}: not in this run)`);
+  if (verifyAt === undefined)
+    console.log(
+      `(floors are checked against the tool at the smallest size when it is ≤ ${VERIFY_MAX}: not in this run)`,
+    );
 
   const results: Result[] = [];
   try {
     for (const dialect of databases) {
-      for (const steps of options.sizes) results.push(await benchmark(dialect, steps, options.reps, dir, steps === verifyAt));
+      for (const steps of options.sizes)
+        results.push(await benchmark(dialect, steps, options.reps, dir, steps === verifyAt));
     }
   } catch (error) {
     // What was measured before the failure is still worth seeing.
-    if (results.length > 0 && !interruptedBy()) console.log(`\nResults before the failure:\n\n${markdown(machine, results, options.reps)}\n`);
+    if (results.length > 0 && !interruptedBy())
+      console.log(`\nResults before the failure:\n\n${markdown(machine, results, options.reps)}\n`);
     throw error;
   }
 
@@ -109,7 +135,9 @@ async function benchmark(dialect: Dialect, steps: number, reps: number, dir: str
       const run = await runTool(copy, mode, dir);
       times[key] = run.seconds;
       result.peakRssKb = Math.max(result.peakRssKb, run.peakRssKb);
-      console.log(`${prefix}  tool ${mode.padEnd(9)} ${run.seconds.toFixed(3)} s  (peak RSS ${(run.peakRssKb / 1024).toFixed(0)} MB)`);
+      console.log(
+        `${prefix}  tool ${mode.padEnd(9)} ${run.seconds.toFixed(3)} s  (peak RSS ${(run.peakRssKb / 1024).toFixed(0)} MB)`,
+      );
       return run;
     };
     const applyDryRunRollback = () =>
@@ -184,6 +212,7 @@ async function withSession<T>(copy: Copy, fn: (session: Session) => Promise<T>):
 }
 
 async function countStepsAndLabels(session: Session): Promise<{ steps: number; labels: number }> {
-  const count = async (table: string) => Number((await session.rows<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+  const count = async (table: string) =>
+    Number((await session.rows<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
   return { steps: await count('step_configuration'), labels: await count('step_configuration_labels') };
 }

@@ -10,15 +10,14 @@ mkdirSync(`${root}demo`, { recursive: true });
 rmSync(db, { force: true });
 copyFileSync(`${root}fixtures/sample.db`, db);
 
-const steps = [
-  ['--dry-run', '--verbose'],
-  [],
-  ['status'],
-];
+const steps = [['--dry-run', '--verbose'], [], ['status']];
 for (const args of steps) {
   const shown = ['stepcfg-migrate', ...args, '--db', 'demo/sample.db'].join(' ');
   process.stdout.write(`\n$ ${shown}\n`);
-  const run = spawnSync(process.execPath, [`${root}bin/stepcfg-migrate`, ...args, '--db', db], { stdio: 'inherit', cwd: root });
+  const run = spawnSync(process.execPath, [`${root}bin/stepcfg-migrate`, ...args, '--db', db], {
+    stdio: 'inherit',
+    cwd: root,
+  });
   process.stdout.write(`(exit ${run.status})\n`);
   if (run.status !== 0) process.exit(run.status ?? 1);
 }

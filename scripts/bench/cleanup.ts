@@ -95,11 +95,15 @@ export function installSignalHandlers(): void {
       const code = signal === 'SIGINT' ? 130 : 143;
       if (signalled) {
         const left = resources.map((r) => r.describe);
-        console.error(`bench: ${signal} again: exiting without cleaning up${left.length ? `; left behind: ${left.join(', ')}` : ''}`);
+        console.error(
+          `bench: ${signal} again: exiting without cleaning up${left.length ? `; left behind: ${left.join(', ')}` : ''}`,
+        );
         process.exit(code);
       }
       signalled = signal;
-      console.error(`bench: ${signal}: stopping and removing the benchmark's databases and files (${signal} again to quit at once)`);
+      console.error(
+        `bench: ${signal}: stopping and removing the benchmark's databases and files (${signal} again to quit at once)`,
+      );
       for (const child of children) child.kill('SIGTERM');
       for (const interrupt of interrupters) interrupt().catch(() => undefined);
       setTimeout(() => void cleanup().finally(() => process.exit(code)), 60_000).unref();
@@ -122,7 +126,8 @@ export async function runMain(name: string, body: () => Promise<void>): Promise<
       const message = error instanceof Error ? error.message : String(error);
       if (code === 2) console.error(`${name}: ${message} (see --help)`);
       else console.error(`${name}: error: ${message}`);
-      if (process.env.BENCH_DEBUG && error instanceof Error && !(error instanceof BenchError)) console.error(error.stack);
+      if (process.env.BENCH_DEBUG && error instanceof Error && !(error instanceof BenchError))
+        console.error(error.stack);
     }
   } finally {
     await cleanup();

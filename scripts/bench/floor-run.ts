@@ -24,7 +24,9 @@ export async function runFloor<T = undefined>(
         await session.run(sql);
       } catch (error) {
         const shown = sql.length > 300 ? `${sql.slice(0, 300)}…` : sql;
-        throw new BenchError(`${kind} (${copy.dialect}, ${variant.name}) failed: ${(error as Error).message}\n  statement: ${shown}`);
+        throw new BenchError(
+          `${kind} (${copy.dialect}, ${variant.name}) failed: ${(error as Error).message}\n  statement: ${shown}`,
+        );
       }
     }
     const seconds = (performance.now() - started) / 1000;

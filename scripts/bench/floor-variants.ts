@@ -29,9 +29,14 @@ const median = (xs: number[]): number => {
 };
 
 await runMain('floor-variants', async () => {
-  const options = parseOptions(process.argv.slice(2), ['sizes', 'reps', 'databases', 'help'], { sizes: [100_000], reps: 3 });
+  const options = parseOptions(process.argv.slice(2), ['sizes', 'reps', 'databases', 'help'], {
+    sizes: [100_000],
+    reps: 3,
+  });
   if (options.help) {
-    console.log('usage: node --import tsx scripts/bench/floor-variants.ts [--sizes N,…] [--reps N] [--databases sqlite,postgres,mysql]');
+    console.log(
+      'usage: node --import tsx scripts/bench/floor-variants.ts [--sizes N,…] [--reps N] [--databases sqlite,postgres,mysql]',
+    );
     return;
   }
   const dir = makeWorkDir();
@@ -48,7 +53,12 @@ await runMain('floor-variants', async () => {
         for (const variant of order) {
           checkInterrupted();
           const copy = await copyTemplate(template, dir);
-          const run = await runFloor(copy, variant, 'floor1', rep === 0 ? (s) => readFloorState(s, dialect) : undefined);
+          const run = await runFloor(
+            copy,
+            variant,
+            'floor1',
+            rep === 0 ? (s) => readFloorState(s, dialect) : undefined,
+          );
           await copy.drop();
           times.get(variant.name)!.push(run.seconds);
           console.log(`  rep ${rep + 1} ${variant.name.padEnd(22)} ${run.seconds.toFixed(3)} s`);
@@ -59,7 +69,10 @@ await runMain('floor-variants', async () => {
         }
       }
       console.log(`${dialect} ${steps} rows, median of ${options.reps} (all formulations leave the same result):`);
-      for (const [name, xs] of times) console.log(`  ${name.padEnd(22)} ${median(xs).toFixed(3)} s${name === FLOOR[dialect] ? '  (used by npm run bench)' : ''}`);
+      for (const [name, xs] of times)
+        console.log(
+          `  ${name.padEnd(22)} ${median(xs).toFixed(3)} s${name === FLOOR[dialect] ? '  (used by npm run bench)' : ''}`,
+        );
       await template.drop();
     }
   }
@@ -73,7 +86,10 @@ async function checkEdgeCases(dialect: Dialect, dir: string): Promise<void> {
     await db.knex()('step_configuration_labels').where('parent', 'existing-same').delete();
     await db.knex()('step_configuration').where('name', 'existing-same').delete();
     await db.knex()('workflow').where('uid', 'wf-defaults').update({ spec: '{ }' });
-    await db.knex()('workflow').where('uid', 'wf-copies').update({ spec: '{"branch": "main", "configuration": {}} \n' });
+    await db
+      .knex()('workflow')
+      .where('uid', 'wf-copies')
+      .update({ spec: '{"branch": "main", "configuration": {}} \n' });
   });
   const toolCopy = await copyTemplate(template, dir);
   await runTool(toolCopy, 'apply', dir);

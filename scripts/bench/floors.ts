@@ -73,7 +73,8 @@ const SQLITE_ITEM =
   "'branch', coalesce(s.spec ->> '$.branch', 'default'), 'kwargs', coalesce(json_extract(s.spec, '$.kwargs'), json_object()))";
 const SQLITE_ITEMS = `json_group_array(${SQLITE_ITEM} ORDER BY s.created, s.name)`;
 /** The workflow's spec, NULL or `null` as `{}`. */
-const SQLITE_BASE = "(CASE WHEN workflow.spec IS NULL OR json_type(workflow.spec) = 'null' THEN '{}' ELSE workflow.spec END)";
+const SQLITE_BASE =
+  "(CASE WHEN workflow.spec IS NULL OR json_type(workflow.spec) = 'null' THEN '{}' ELSE workflow.spec END)";
 
 /**
  * The new spec for an items array (JSON text, with or without JSON subtype): set as
@@ -117,7 +118,14 @@ const KEEP_AND_DROP = [
 ];
 
 function sqliteTransaction(kind: FloorKind, fold: string[]): string[] {
-  return ['BEGIN IMMEDIATE', SQLITE_BACKUP_TABLE, SQLITE_BACKUP_ROWS, ...fold, ...(kind === 'floor2' ? KEEP_AND_DROP : []), 'COMMIT'];
+  return [
+    'BEGIN IMMEDIATE',
+    SQLITE_BACKUP_TABLE,
+    SQLITE_BACKUP_ROWS,
+    ...fold,
+    ...(kind === 'floor2' ? KEEP_AND_DROP : []),
+    'COMMIT',
+  ];
 }
 
 const SQLITE_CORRELATED_ITEMS = `(SELECT ${SQLITE_ITEMS} FROM step_configuration s WHERE s.workflow_id = workflow.uid)`;
@@ -133,7 +141,7 @@ const SQLITE_VARIANTS: FloorVariant[] = [
   },
   {
     name: 'correlated',
-    how: 'UPDATE workflow SET spec = json_set(spec, \'$.step_configurations\', (correlated json_group_array over the step rows of workflow.uid, via ix_step_configuration_workflow_id))',
+    how: "UPDATE workflow SET spec = json_set(spec, '$.step_configurations', (correlated json_group_array over the step rows of workflow.uid, via ix_step_configuration_workflow_id))",
     statements: (kind) =>
       sqliteTransaction(kind, [
         `UPDATE workflow SET spec = ${sqliteMerged(SQLITE_CORRELATED_ITEMS)} ` +
@@ -216,7 +224,14 @@ const PG_BACKUP_ROWS =
 const PG_WORK_MEM = "SET LOCAL work_mem = '256MB'";
 
 function pgTransaction(kind: FloorKind, body: string[], workMem = true): string[] {
-  return ['BEGIN', ...(workMem ? [PG_WORK_MEM] : []), PG_BACKUP_TABLE, ...body, ...(kind === 'floor2' ? KEEP_AND_DROP : []), 'COMMIT'];
+  return [
+    'BEGIN',
+    ...(workMem ? [PG_WORK_MEM] : []),
+    PG_BACKUP_TABLE,
+    ...body,
+    ...(kind === 'floor2' ? KEEP_AND_DROP : []),
+    'COMMIT',
+  ];
 }
 
 const pgUpdateFrom = (merged: string, itemsQuery: string): string =>
@@ -227,17 +242,20 @@ const PG_VARIANTS: FloorVariant[] = [
   {
     name: 'json-splice',
     how: 'backup INSERT … WHERE uid IN (…); UPDATE … FROM (SELECT workflow_id, json_agg(json_build_object(…) ORDER BY …) … GROUP BY workflow_id), items spliced into the spec text (jsonb when step_configurations exists); work_mem 256MB',
-    statements: (kind) => pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgSplicedMerged('a.items'), PG_JSON_ITEMS_QUERY)]),
+    statements: (kind) =>
+      pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgSplicedMerged('a.items'), PG_JSON_ITEMS_QUERY)]),
   },
   {
     name: 'json-splice-4MB',
     how: 'json-splice with the default work_mem (4MB)',
-    statements: (kind) => pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgSplicedMerged('a.items'), PG_JSON_ITEMS_QUERY)], false),
+    statements: (kind) =>
+      pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgSplicedMerged('a.items'), PG_JSON_ITEMS_QUERY)], false),
   },
   {
     name: 'json-items-jsonb-merge',
     how: 'items as in json-splice, merged through jsonb (spec::jsonb || {"step_configurations": …})::json',
-    statements: (kind) => pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgJsonbMerged('a.items::jsonb'), PG_JSON_ITEMS_QUERY)]),
+    statements: (kind) =>
+      pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgJsonbMerged('a.items::jsonb'), PG_JSON_ITEMS_QUERY)]),
   },
   {
     name: 'jsonb',
@@ -245,7 +263,10 @@ const PG_VARIANTS: FloorVariant[] = [
     statements: (kind) =>
       pgTransaction(kind, [
         PG_BACKUP_ROWS,
-        pgUpdateFrom(pgJsonbMerged('a.items'), `SELECT s.workflow_id, ${PG_ITEMS_JSONB} AS items FROM ${PG_STEPS_JSONB} s GROUP BY s.workflow_id`),
+        pgUpdateFrom(
+          pgJsonbMerged('a.items'),
+          `SELECT s.workflow_id, ${PG_ITEMS_JSONB} AS items FROM ${PG_STEPS_JSONB} s GROUP BY s.workflow_id`,
+        ),
       ]),
   },
   {
@@ -287,8 +308,7 @@ function mysqlSpliced(items: string): string {
   );
 }
 
-const MYSQL_BACKUP_TABLE =
-  `CREATE TABLE ${BACKUP_TABLE} (uid VARCHAR(64) NOT NULL, version VARCHAR(255) NOT NULL, spec LONGTEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+const MYSQL_BACKUP_TABLE = `CREATE TABLE ${BACKUP_TABLE} (uid VARCHAR(64) NOT NULL, version VARCHAR(255) NOT NULL, spec LONGTEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 const MYSQL_BACKUP_ROWS =
   `INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT uid, version, spec FROM workflow ` +
   'WHERE uid IN (SELECT workflow_id FROM step_configuration)';
@@ -333,7 +353,10 @@ const MYSQL_VARIANTS: FloorVariant[] = [
     name: 'update-join-splice',
     how: 'as update-join-derived, the items spliced into the spec text (JSON_SET when the spec is empty, NULL, or has step_configurations)',
     statements: (kind) =>
-      mysqlTransaction(kind, [MYSQL_BACKUP_ROWS, `UPDATE workflow w JOIN ${MYSQL_DERIVED_ITEMS} a ON a.workflow_id = w.uid SET w.spec = ${mysqlSpliced('a.items')}`]),
+      mysqlTransaction(kind, [
+        MYSQL_BACKUP_ROWS,
+        `UPDATE workflow w JOIN ${MYSQL_DERIVED_ITEMS} a ON a.workflow_id = w.uid SET w.spec = ${mysqlSpliced('a.items')}`,
+      ]),
   },
   {
     name: 'temp-table-splice',

@@ -18,8 +18,18 @@ type Name = 'sizes' | 'reps' | 'databases' | 'out' | 'update-readme' | 'help';
 const FLAGS: ReadonlySet<Name> = new Set(['update-readme', 'help']);
 
 /** Parses argv; `accepted` lists the options this script takes. Throws UsageError (one line). */
-export function parseOptions(argv: string[], accepted: readonly Name[], defaults: { sizes: number[]; reps: number }): Options {
-  const options: Options = { sizes: defaults.sizes, reps: defaults.reps, databases: [...ALL_DATABASES], updateReadme: false, help: false };
+export function parseOptions(
+  argv: string[],
+  accepted: readonly Name[],
+  defaults: { sizes: number[]; reps: number },
+): Options {
+  const options: Options = {
+    sizes: defaults.sizes,
+    reps: defaults.reps,
+    databases: [...ALL_DATABASES],
+    updateReadme: false,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '-h') {
@@ -29,7 +39,9 @@ export function parseOptions(argv: string[], accepted: readonly Name[], defaults
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
     const name = match?.[1] as Name | undefined;
     if (!match || !name || !accepted.includes(name)) {
-      throw new UsageError(arg.startsWith('-') ? `unknown option ${arg.split('=')[0]}` : `unexpected argument ${JSON.stringify(arg)}`);
+      throw new UsageError(
+        arg.startsWith('-') ? `unknown option ${arg.split('=')[0]}` : `unexpected argument ${JSON.stringify(arg)}`,
+      );
     }
     let value = match[2];
     if (FLAGS.has(name)) {
@@ -49,7 +61,8 @@ export function parseOptions(argv: string[], accepted: readonly Name[], defaults
       case 'databases':
         options.databases = list(value!, name).map((d) => {
           const dialect = d === 'mariadb' ? 'mysql' : d === 'postgresql' ? 'postgres' : d;
-          if (!ALL_DATABASES.includes(dialect as Dialect)) throw new UsageError(`--databases: unknown database ${JSON.stringify(d)} (sqlite, postgres, mysql)`);
+          if (!ALL_DATABASES.includes(dialect as Dialect))
+            throw new UsageError(`--databases: unknown database ${JSON.stringify(d)} (sqlite, postgres, mysql)`);
           return dialect as Dialect;
         });
         options.databases = ALL_DATABASES.filter((d) => options.databases.includes(d));
@@ -69,13 +82,17 @@ export function parseOptions(argv: string[], accepted: readonly Name[], defaults
 }
 
 function list(value: string, name: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new UsageError(`--${name} needs a comma-separated list`);
   return items;
 }
 
 function positiveInteger(value: string, name: string, min: number): number {
   const n = /^\d[\d_]*$/.test(value) ? Number(value.replace(/_/g, '')) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name}: ${JSON.stringify(value)} is not an integer ≥ ${min}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name}: ${JSON.stringify(value)} is not an integer ≥ ${min}`);
   return n;
 }

@@ -92,7 +92,8 @@ function toolVersion(): string {
   if (process.env.STEPCFG_BENCH_BIN) return `stepcfg-migrate from STEPCFG_BENCH_BIN=${process.env.STEPCFG_BENCH_BIN}`;
   const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin') !== '';
     return `stepcfg-migrate ${version} @ ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (+ uncommitted changes in src/)' : ''}`;
   } catch {
@@ -144,7 +145,9 @@ export function markdown(machine: string, results: Result[], repsCount: number):
       growth,
     ];
   });
-  const table = [header, header.map((_, i) => (i < 1 ? '---' : '---:')), ...rows].map((cells) => `| ${cells.join(' | ')} |`);
+  const table = [header, header.map((_, i) => (i < 1 ? '---' : '---:')), ...rows].map(
+    (cells) => `| ${cells.join(' | ')} |`,
+  );
   return [
     machine,
     '',
@@ -172,15 +175,29 @@ function targetLines(results: Result[]): string[] {
   const large = results.filter((r) => r.steps === RSS_LARGE);
   const growth = large.flatMap((r) => {
     const small = rssAt(results, r.dialect, RSS_SMALL);
-    return small ? [{ ok: r.peakRssKb <= RSS_GROWTH_LIMIT * small, text: `${DATABASE_NAMES[r.dialect]} ${times(r.peakRssKb / small)}` }] : [];
+    return small
+      ? [
+          {
+            ok: r.peakRssKb <= RSS_GROWTH_LIMIT * small,
+            text: `${DATABASE_NAMES[r.dialect]} ${times(r.peakRssKb / small)}`,
+          },
+        ]
+      : [];
   });
   lines.push(
-    line(`peak RSS at ${thousands(RSS_LARGE)} ≤ ${RSS_GROWTH_LIMIT}× peak RSS at ${thousands(RSS_SMALL)}`, growth, `needs --sizes ${RSS_SMALL},${RSS_LARGE}`),
+    line(
+      `peak RSS at ${thousands(RSS_LARGE)} ≤ ${RSS_GROWTH_LIMIT}× peak RSS at ${thousands(RSS_SMALL)}`,
+      growth,
+      `needs --sizes ${RSS_SMALL},${RSS_LARGE}`,
+    ),
   );
   lines.push(
     line(
       `peak RSS at ${thousands(RSS_LARGE)} < ${RSS_LIMIT_MB} MB`,
-      large.map((r) => ({ ok: mb(r.peakRssKb) < RSS_LIMIT_MB, text: `${DATABASE_NAMES[r.dialect]} ${mb(r.peakRssKb).toFixed(0)} MB` })),
+      large.map((r) => ({
+        ok: mb(r.peakRssKb) < RSS_LIMIT_MB,
+        text: `${DATABASE_NAMES[r.dialect]} ${mb(r.peakRssKb).toFixed(0)} MB`,
+      })),
       `needs --sizes …,${RSS_LARGE}`,
     ),
   );

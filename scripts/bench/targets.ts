@@ -11,7 +11,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { createTestDatabase, isReachable, serverUrl, type Dialect, type TestDatabase } from '../../test/support/databases.js';
+import {
+  createTestDatabase,
+  isReachable,
+  serverUrl,
+  type Dialect,
+  type TestDatabase,
+} from '../../test/support/databases.js';
 import { generateDatabase } from '../../test/support/generate.js';
 import { onInterrupt, track } from './cleanup.js';
 
@@ -81,7 +87,10 @@ async function pgServer(): Promise<pg.Client> {
 }
 
 /** Runs fn on a short-lived connection to the server (no particular database). */
-async function withServer<T>(dialect: ServerDialect, fn: (query: (sql: string, params?: unknown[]) => Promise<unknown[]>) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  dialect: ServerDialect,
+  fn: (query: (sql: string, params?: unknown[]) => Promise<unknown[]>) => Promise<T>,
+): Promise<T> {
   if (dialect === 'postgres') {
     const client = await pgServer();
     try {
@@ -113,11 +122,15 @@ async function dropServerDatabase(dialect: ServerDialect, name: string): Promise
 }
 
 /** MariaDB: ends every session whose current database is one of these. */
-async function killSessions(query: (sql: string, params?: unknown[]) => Promise<unknown[]>, databases: string[]): Promise<void> {
+async function killSessions(
+  query: (sql: string, params?: unknown[]) => Promise<unknown[]>,
+  databases: string[],
+): Promise<void> {
   if (databases.length === 0) return;
-  const sessions = (await query('SELECT id FROM information_schema.processlist WHERE db IN (?) AND id <> CONNECTION_ID()', [
-    databases,
-  ])) as Array<{ id: number | string }>;
+  const sessions = (await query(
+    'SELECT id FROM information_schema.processlist WHERE db IN (?) AND id <> CONNECTION_ID()',
+    [databases],
+  )) as Array<{ id: number | string }>;
   for (const { id } of sessions) await query(`KILL ${Number(id)}`).catch(() => undefined);
 }
 
@@ -129,7 +142,10 @@ onInterrupt(async () => {
     if (names.length === 0) continue;
     await withServer(dialect, async (query) => {
       if (dialect === 'postgres') {
-        await query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()', [names]);
+        await query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()',
+          [names],
+        );
       } else {
         await killSessions(query, names);
       }
@@ -143,7 +159,11 @@ export function generateTemplate(dialect: Dialect, steps: number): Promise<Templ
 }
 
 /** A template filled by `fill` (which loads the schema too), registered for removal. */
-export async function makeTemplate(dialect: Dialect, steps: number, fill: (db: TestDatabase) => Promise<void>): Promise<Template> {
+export async function makeTemplate(
+  dialect: Dialect,
+  steps: number,
+  fill: (db: TestDatabase) => Promise<void>,
+): Promise<Template> {
   const db = await createTestDatabase(dialect);
   if (dialect !== 'sqlite') liveDatabases[dialect].add(db.name);
   const drop = track({
@@ -162,9 +182,11 @@ export async function makeTemplate(dialect: Dialect, steps: number, fill: (db: T
   let mysqlTables: Template['mysqlTables'];
   if (dialect === 'mysql') {
     mysqlTables = [];
-    const [tables] = (await db.knex().raw(
-      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = database() AND table_type = 'BASE TABLE' ORDER BY table_name",
-    )) as [Array<{ t: string }>];
+    const [tables] = (await db
+      .knex()
+      .raw(
+        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = database() AND table_type = 'BASE TABLE' ORDER BY table_name",
+      )) as [Array<{ t: string }>];
     for (const { t } of tables) {
       const [[row]] = (await db.knex().raw('SHOW CREATE TABLE ??', [t])) as [Array<Record<string, string>>];
       mysqlTables.push({ table: t, create: row!['Create Table']! });
@@ -280,7 +302,8 @@ export async function serverVersion(dialect: Dialect): Promise<string> {
     }
   }
   return withServer(dialect, async (query) => {
-    if (dialect === 'postgres') return `PostgreSQL ${((await query('SHOW server_version')) as Array<{ server_version: string }>)[0]!.server_version}`;
+    if (dialect === 'postgres')
+      return `PostgreSQL ${((await query('SHOW server_version')) as Array<{ server_version: string }>)[0]!.server_version}`;
     const version = ((await query('SELECT VERSION() AS v')) as Array<{ v: string }>)[0]!.v;
     return /mariadb/i.test(version) ? `MariaDB ${version}` : `MySQL ${version}`;
   });
@@ -293,7 +316,6 @@ export function describeCopy(copy: Copy): string {
   if (u.password) u.password = '***';
   return u.toString();
 }
-
 
 /** The benchmark's private directory under the temp dir (SQLite copies, reports, orphans files), removed at the end. */
 export function makeWorkDir(): string {

@@ -8,7 +8,9 @@ import { describeCopy, type Copy } from './targets.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The tool's command: bin/stepcfg-migrate of this checkout, or STEPCFG_BENCH_BIN (another build of it). */
-const BIN = process.env.STEPCFG_BENCH_BIN ? path.resolve(process.env.STEPCFG_BENCH_BIN) : path.join(ROOT, 'bin', 'stepcfg-migrate');
+const BIN = process.env.STEPCFG_BENCH_BIN
+  ? path.resolve(process.env.STEPCFG_BENCH_BIN)
+  : path.join(ROOT, 'bin', 'stepcfg-migrate');
 const PRELOAD = pathToFileURL(fileURLToPath(new URL('./peak-rss.mjs', import.meta.url))).href;
 
 export type ToolMode = 'dry-run' | 'apply' | 'rollback' | 'drop';
@@ -41,20 +43,22 @@ export async function runTool(copy: Copy, mode: ToolMode, dir: string): Promise<
   const args = ['--import', PRELOAD, BIN, '--db', copy.url, '--quiet', '--report', reportFile, ...modeArgs];
   try {
     const started = performance.now();
-    const { code, signal, stderr } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(process.execPath, args, {
-          cwd: ROOT,
-          env: { ...process.env, STEPCFG_BENCH_RSS_FILE: rssFile },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        trackChild(child);
-        let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-        child.once('error', reject);
-        child.once('close', (code, signal) => resolve({ code, signal, stderr }));
-      },
-    );
+    const { code, signal, stderr } = await new Promise<{
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      stderr: string;
+    }>((resolve, reject) => {
+      const child = spawn(process.execPath, args, {
+        cwd: ROOT,
+        env: { ...process.env, STEPCFG_BENCH_RSS_FILE: rssFile },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      trackChild(child);
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ code, signal, stderr }));
+    });
     const seconds = (performance.now() - started) / 1000;
     if (code !== 0) {
       const how = signal ? `was killed by ${signal}` : `exited with ${code}`;

@@ -29,7 +29,8 @@ async function readRows(session: Session, sql: string): Promise<Rows> {
 }
 
 const key = (uid: string, version: string): string => `${uid}\u0000${version}`;
-const showKey = (k: string): string => `(uid ${JSON.stringify(k.split('\u0000')[0])}, version ${JSON.stringify(k.split('\u0000')[1])})`;
+const showKey = (k: string): string =>
+  `(uid ${JSON.stringify(k.split('\u0000')[0])}, version ${JSON.stringify(k.split('\u0000')[1])})`;
 
 async function workflowSpecs(session: Session, dialect: Dialect): Promise<Rows> {
   return readRows(session, `SELECT uid, version, ${text(dialect, 'spec')} AS spec FROM workflow`);
@@ -55,11 +56,19 @@ export async function readFloorState(session: Session, dialect: Dialect): Promis
 }
 
 /** Floor 2 kept every step and label row and dropped the originals. */
-export async function checkKeptTables(session: Session, dialect: Dialect, steps: number, labels: number): Promise<void> {
-  const count = async (table: string) => Number((await session.rows<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
+export async function checkKeptTables(
+  session: Session,
+  dialect: Dialect,
+  steps: number,
+  labels: number,
+): Promise<void> {
+  const count = async (table: string) =>
+    Number((await session.rows<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${table}`))[0]!.n);
   const [keptSteps, keptLabels] = [await count(KEPT_STEPS_TABLE), await count(KEPT_LABELS_TABLE)];
   if (keptSteps !== steps || keptLabels !== labels) {
-    throw new BenchError(`floor 2 on ${dialect} kept ${keptSteps} step rows and ${keptLabels} label rows, expected ${steps} and ${labels}`);
+    throw new BenchError(
+      `floor 2 on ${dialect} kept ${keptSteps} step rows and ${keptLabels} label rows, expected ${steps} and ${labels}`,
+    );
   }
   const schema = dialect === 'mysql' ? 'database()' : 'current_schema()';
   const stillThere = await session.rows(
@@ -75,13 +84,19 @@ export async function checkKeptTables(session: Session, dialect: Dialect, steps:
  * in "the tool", "floor 1"): a workflow row only on one side, a spec whose parsed value differs (with
  * the JSON path), or a backup row that differs.
  */
-export function compareStates(dialect: Dialect, a: State, b: State, names: [string, string] = ['the tool', 'floor 1']): void {
+export function compareStates(
+  dialect: Dialect,
+  a: State,
+  b: State,
+  names: [string, string] = ['the tool', 'floor 1'],
+): void {
   const [nameA, nameB] = names;
   const fail = (message: string): never => {
     throw new BenchError(`verification failed on ${dialect}: ${message}`);
   };
   const width = Math.max(nameA.length, nameB.length) + 1;
-  const both = (x: string | null, y: string | null) => `\n  ${`${nameA}:`.padEnd(width)} ${clip(x)}\n  ${`${nameB}:`.padEnd(width)} ${clip(y)}`;
+  const both = (x: string | null, y: string | null) =>
+    `\n  ${`${nameA}:`.padEnd(width)} ${clip(x)}\n  ${`${nameB}:`.padEnd(width)} ${clip(y)}`;
   for (const [k, specA] of a.specs) {
     if (!b.specs.has(k)) fail(`workflow row ${showKey(k)} is missing after ${nameB}`);
     const specB = b.specs.get(k)!;
@@ -89,10 +104,12 @@ export function compareStates(dialect: Dialect, a: State, b: State, names: [stri
     if (difference !== null) fail(`the spec of workflow row ${showKey(k)} differs: ${difference}${both(specA, specB)}`);
   }
   for (const k of b.specs.keys()) if (!a.specs.has(k)) fail(`workflow row ${showKey(k)} exists only after ${nameB}`);
-  if (a.backups.size !== b.backups.size) fail(`${nameA} backed up ${a.backups.size} workflow rows, ${nameB} ${b.backups.size}`);
+  if (a.backups.size !== b.backups.size)
+    fail(`${nameA} backed up ${a.backups.size} workflow rows, ${nameB} ${b.backups.size}`);
   for (const [k, original] of a.backups) {
     if (!b.backups.has(k)) fail(`${nameA} backed up workflow row ${showKey(k)}, ${nameB} did not`);
-    if (b.backups.get(k) !== original) fail(`the backup of workflow row ${showKey(k)} differs${both(original, b.backups.get(k)!)}`);
+    if (b.backups.get(k) !== original)
+      fail(`the backup of workflow row ${showKey(k)} differs${both(original, b.backups.get(k)!)}`);
   }
 }
 
@@ -117,7 +134,9 @@ export function firstDifference(a: unknown, b: unknown, at: string, names: [stri
       const d = firstDifference(a[i], b[i], `${at}[${i}]`, names);
       if (d !== null) return d;
     }
-    return a.length === b.length ? null : `${at} has ${a.length} elements after ${names[0]}, ${b.length} after ${names[1]}`;
+    return a.length === b.length
+      ? null
+      : `${at} has ${a.length} elements after ${names[0]}, ${b.length} after ${names[1]}`;
   }
   if (isObject(a) && isObject(b)) {
     const keysB = new Set(Object.keys(b));

@@ -1,4 +1,14 @@
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -61,9 +71,15 @@ function buildProgram(): Command {
       'Fold genai-factory step_configuration rows into workflow.spec.step_configurations.\n' +
         'Without a command it applies the migration; "status" checks what is left (for CI).',
     )
-    .argument('[command]', '"status" to check whether anything is left to migrate; "cleanup" to remove the tool\'s own tables')
+    .argument(
+      '[command]',
+      '"status" to check whether anything is left to migrate; "cleanup" to remove the tool\'s own tables',
+    )
     .version(toolVersion(), '-V, --version')
-    .option('--db <url>', 'database: file path, sqlite:///, postgresql://, mysql://, mariadb:// (default $STEPCFG_DB_URL, then $CTRL_DB_PATH)')
+    .option(
+      '--db <url>',
+      'database: file path, sqlite:///, postgresql://, mysql://, mariadb:// (default $STEPCFG_DB_URL, then $CTRL_DB_PATH)',
+    )
     .option('--dry-run', 'compute and print the plan in a read-only transaction; write nothing')
     .addOption(
       new Option('--on-conflict <mode>', 'an item of that name already in the workflow with other content')
@@ -82,8 +98,14 @@ function buildProgram(): Command {
     .option('--verbose', 'also show each workflow row change')
     .option('--quiet', 'print errors only (and the JSON report with --json)')
     .option('--no-color', 'no colours (also when NO_COLOR is set)')
-    .option('--drop-table', 'after a successful fold, drop step_configuration and its labels table (kept for --rollback)')
-    .option('--orphans-out <file>', 'write every row the fold leaves (orphans, skipped invalid, kept conflicts) with labels to FILE')
+    .option(
+      '--drop-table',
+      'after a successful fold, drop step_configuration and its labels table (kept for --rollback)',
+    )
+    .option(
+      '--orphans-out <file>',
+      'write every row the fold leaves (orphans, skipped invalid, kept conflicts) with labels to FILE',
+    )
     .option('--rollback', 'undo the latest applied run (or --run ID)')
     .option('--run <id>', 'with --rollback: the run to undo (an id from status)')
     .option('--force', 'with --rollback: restore workflows edited since the run, keeping their other edits')
@@ -124,15 +146,27 @@ function toRequest(
     refuse(`unknown command ${shown} (commands: status, cleanup; apply needs none; the database goes with --db)`);
   }
   const mode: Mode =
-    command === 'status' ? 'status' : command === 'cleanup' ? 'cleanup' : o.rollback ? 'rollback' : o.dryRun ? 'dry-run' : 'apply';
+    command === 'status'
+      ? 'status'
+      : command === 'cleanup'
+        ? 'cleanup'
+        : o.rollback
+          ? 'rollback'
+          : o.dryRun
+            ? 'dry-run'
+            : 'apply';
   const foldFlags = (['onConflict', 'skipInvalid', 'strict', 'dropTable', 'orphansOut'] as const).filter(given);
   const flag = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
   if (mode === 'status' && o.dryRun) refuse('status never writes: drop --dry-run');
   if (mode === 'status' && (given('onConflict') || given('skipInvalid') || given('dropTable') || given('orphansOut'))) {
-    refuse('status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply');
+    refuse(
+      'status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply',
+    );
   }
   if ((mode === 'rollback' || mode === 'cleanup') && foldFlags.length > 0) {
-    refuse(`${foldFlags.map(flag).join(', ')} belong to the fold, not to ${mode === 'rollback' ? '--rollback' : 'cleanup'}`);
+    refuse(
+      `${foldFlags.map(flag).join(', ')} belong to the fold, not to ${mode === 'rollback' ? '--rollback' : 'cleanup'}`,
+    );
   }
   if (mode !== 'rollback' && (o.run !== undefined || o.force)) refuse('--run and --force go with --rollback');
   if (command !== undefined && o.rollback) refuse(`--rollback cannot be combined with the ${command} command`);
@@ -155,7 +189,8 @@ function toRequest(
     const problem = file === undefined ? undefined : outputFileProblem(name, file, mayExist);
     if (problem) refuse(problem);
   }
-  if (o.backupFile !== undefined && (mode === 'dry-run' || mode === 'status' || o.dryRun)) refuse('--backup-file is for runs that write');
+  if (o.backupFile !== undefined && (mode === 'dry-run' || mode === 'status' || o.dryRun))
+    refuse('--backup-file is for runs that write');
   const url = o.db ?? defaultDatabaseUrl(env);
   if (url === undefined) refuse('no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH');
   let target;
@@ -167,7 +202,8 @@ function toRequest(
   if (target?.dialect === 'sqlite' && o.schema !== undefined && o.schema !== 'main') {
     refuse('--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"');
   }
-  if (target && target.dialect !== 'sqlite' && o.backupFile !== undefined) refuse('--backup-file works with SQLite only');
+  if (target && target.dialect !== 'sqlite' && o.backupFile !== undefined)
+    refuse('--backup-file works with SQLite only');
   let lockTimeoutMs = 0;
   let batchSize = 0;
   try {
@@ -181,7 +217,11 @@ function toRequest(
     mode,
     dryRun: !!o.dryRun,
     target,
-    tables: { schema: target.dialect === 'sqlite' ? undefined : o.schema, step: o.stepTable, workflow: o.workflowTable },
+    tables: {
+      schema: target.dialect === 'sqlite' ? undefined : o.schema,
+      step: o.stepTable,
+      workflow: o.workflowTable,
+    },
     plan: {
       onConflict: o.onConflict,
       skipInvalid: !!o.skipInvalid,
@@ -284,8 +324,14 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     return outcome.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return ExitCode.ok;
-      fail(errorLines.join('').replace(/^error:\s*/i, '').trim() || e.message);
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0)
+        return ExitCode.ok;
+      fail(
+        errorLines
+          .join('')
+          .replace(/^error:\s*/i, '')
+          .trim() || e.message,
+      );
       return ExitCode.usage;
     }
     const aborted = (e as Error)?.name === 'AbortError'; // Ctrl-C at a confirmation prompt
@@ -304,9 +350,11 @@ export async function main(io: Io): Promise<ExitCodeValue> {
         : new ToolError(`unexpected error: ${(e as Error)?.message ?? String(e)}`, ExitCode.runtime, { cause: e });
     const message = redact(error.message, secrets);
     fail(message);
-    if (io.env.STEPCFG_DEBUG && error.cause) io.stderr.write(`${redact(String((error.cause as Error).stack), secrets)}\n`);
+    if (io.env.STEPCFG_DEBUG && error.cause)
+      io.stderr.write(`${redact(String((error.cause as Error).stack), secrets)}\n`);
     if (options?.json || options?.report) {
-      const json = JSON.stringify({ reportVersion: 1, mode, error: { message, exitCode: error.exitCode } }, null, 2) + '\n';
+      const json =
+        JSON.stringify({ reportVersion: 1, mode, error: { message, exitCode: error.exitCode } }, null, 2) + '\n';
       if (options.json) io.stdout.write(json);
       if (options.report) writeReportFile(options.report, json, fail);
     }

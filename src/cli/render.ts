@@ -16,7 +16,8 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
   lines.push(c.bold(`${title} — ${report.database.dialect} ${report.database.url}`));
   for (const note of report.notes) lines.push(c.dim(`  ${note}`));
   lines.push('');
-  if (report.rollback || report.cleanup) return lines.concat(renderUndo(report, c), '', verdict(report, c)).join('\n') + '\n';
+  if (report.rollback || report.cleanup)
+    return lines.concat(renderUndo(report, c), '', verdict(report, c)).join('\n') + '\n';
   const verb = report.mode === 'apply' && report.outcome === 'done' ? 'folded' : 'to fold';
   lines.push(`  step rows        ${s.stepRows}`);
   lines.push(`  ${verb.padEnd(16)} ${s.folded}`);
@@ -43,7 +44,9 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
   if (report.conflicts.length > 0) {
     lines.push('', c.red.bold(`Conflicts (${report.conflicts.length}):`));
     for (const x of report.conflicts) {
-      lines.push(`  workflow ${x.workflowUid} (version ${x.workflowVersion}), item "${x.name}": ${x.reason} [${x.resolution}]`);
+      lines.push(
+        `  workflow ${x.workflowUid} (version ${x.workflowVersion}), item "${x.name}": ${x.reason} [${x.resolution}]`,
+      );
     }
   }
   if (report.invalid.length > 0) {
@@ -51,9 +54,16 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
     for (const x of report.invalid) lines.push(`  ${x.uid} (version ${x.version}) "${x.name ?? ''}": ${x.reason}`);
   }
   if (report.warnings.length > 0) {
-    lines.push('', c.yellow(`Warnings (${report.warnings.length}) — copies in spec that disagree with their column (the column wins):`));
+    lines.push(
+      '',
+      c.yellow(
+        `Warnings (${report.warnings.length}) — copies in spec that disagree with their column (the column wins):`,
+      ),
+    );
     for (const w of report.warnings) {
-      lines.push(`  ${w.uid} (version ${w.version}): spec.${w.field} = ${w.specValue}, column = ${JSON.stringify(w.columnValue)}`);
+      lines.push(
+        `  ${w.uid} (version ${w.version}): spec.${w.field} = ${w.specValue}, column = ${JSON.stringify(w.columnValue)}`,
+      );
     }
   }
   if (report.drop) {
@@ -65,7 +75,15 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
     lines.push(
       ...table(
         ['id', 'mode', 'status', 'started', 'workflows', 'dropped', 'can roll back'],
-        report.runs.map((r) => [r.id, r.mode, r.status, r.startedAt, String(r.workflowsUpdated), r.tableDropped ? 'yes' : 'no', r.canRollBack ? 'yes' : 'no']),
+        report.runs.map((r) => [
+          r.id,
+          r.mode,
+          r.status,
+          r.startedAt,
+          String(r.workflowsUpdated),
+          r.tableDropped ? 'yes' : 'no',
+          r.canRollBack ? 'yes' : 'no',
+        ]),
       ),
     );
   }
@@ -101,16 +119,23 @@ function verdict(report: Report, c: ChalkInstance): string {
   const message = report.rollback?.message;
   switch (report.outcome) {
     case 'nothing-to-do':
-      return c.green(message ? `Nothing to do: ${message}.` : report.cleanup ? 'Nothing to clean up.' : `Nothing to do: ${report.notes.at(-1) ?? ''}`);
+      return c.green(
+        message
+          ? `Nothing to do: ${message}.`
+          : report.cleanup
+            ? 'Nothing to clean up.'
+            : `Nothing to do: ${report.notes.at(-1) ?? ''}`,
+      );
     case 'blocked':
       return c.red.bold(`Blocked, nothing written: ${report.blockers.join('; ')}.`);
     case 'planned':
       if (message) return c.green(`The rollback would go through: ${message}.`);
-      if (report.cleanup) return c.green('Cleanup would remove the tool\'s tables. Run without --dry-run to do it.');
+      if (report.cleanup) return c.green("Cleanup would remove the tool's tables. Run without --dry-run to do it.");
       return c.green(`The plan would go through. Run without --dry-run to apply it.`);
     case 'done':
       if (message) return c.green.bold(`Done: ${message}.`);
-      if (report.cleanup) return c.green.bold('Done: the tool\'s tables are removed; earlier runs can no longer be rolled back.');
+      if (report.cleanup)
+        return c.green.bold("Done: the tool's tables are removed; earlier runs can no longer be rolled back.");
       return c.green.bold(
         `Done: ${report.summary.folded} row(s) folded into ${report.summary.workflowsUpdated} workflow row(s)${report.summary.tableDropped ? ', tables dropped' : ''}, run ${report.runId}.`,
       );
@@ -125,6 +150,11 @@ function verdict(report: Report, c: ChalkInstance): string {
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.min(40, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const fmt = (cells: string[]) => '  ' + cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    '  ' +
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt)];
 }

@@ -131,7 +131,8 @@ function pickItemMembers(row: StepRow, source: string, checkCopies: boolean): bo
       const columnValue = row[COPIED_BY_FIELD.get(m.key) as keyof StepRow];
       if (columnValue === undefined) continue;
       const same =
-        (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) || (m.kind === 'null' && columnValue === null);
+        (m.kind === 'string' && !m.escaped && source.slice(m.start + 1, m.end - 1) === columnValue) ||
+        (m.kind === 'null' && columnValue === null);
       if (!same) return false;
     }
   }
@@ -139,7 +140,13 @@ function pickItemMembers(row: StepRow, source: string, checkCopies: boolean): bo
 }
 
 /** The item's text from the spec's own text, where that is already in json.dumps form. */
-function itemText(name: string, source: string, stepName: QuickMember, branch: QuickMember | undefined, kwargs: QuickMember | undefined): string | undefined {
+function itemText(
+  name: string,
+  source: string,
+  stepName: QuickMember,
+  branch: QuickMember | undefined,
+  kwargs: QuickMember | undefined,
+): string | undefined {
   const stepText = pyFormText(source, stepName);
   const branchText = branch?.kind === 'string' ? pyFormText(source, branch) : '"default"';
   const kwargsText = kwargs?.kind === 'object' ? pyFormText(source, kwargs) : '{}';
@@ -160,7 +167,11 @@ function isItemTextAt(row: StepRow, spec: string, start: number, end: number): b
   if (stepName === undefined || !isPyFormSpan(source, stepName.start, stepName.end)) return undefined;
   const hasBranch = branch?.kind === 'string';
   const hasKwargs = kwargs?.kind === 'object';
-  if ((hasBranch && !isPyFormSpan(source, branch!.start, branch!.end)) || (hasKwargs && !isPyFormSpan(source, kwargs!.start, kwargs!.end))) return undefined;
+  if (
+    (hasBranch && !isPyFormSpan(source, branch!.start, branch!.end)) ||
+    (hasKwargs && !isPyFormSpan(source, kwargs!.start, kwargs!.end))
+  )
+    return undefined;
   let p = start;
   const text = (piece: string): boolean => {
     if (!spec.startsWith(piece, p)) return false;
@@ -224,8 +235,12 @@ class QuickItem implements StepItem {
     return this.quickText ?? this.exact().text;
   }
   isTextAt(spec: string, start: number, end: number): boolean {
-    if (this.quickText !== undefined) return end - start === this.quickText.length && spec.startsWith(this.quickText, start);
-    return isItemTextAt(this.row, spec, start, end) ?? (end - start === this.text.length && spec.startsWith(this.text, start));
+    if (this.quickText !== undefined)
+      return end - start === this.quickText.length && spec.startsWith(this.quickText, start);
+    return (
+      isItemTextAt(this.row, spec, start, end) ??
+      (end - start === this.text.length && spec.startsWith(this.text, start))
+    );
   }
   canonical(): string {
     return this.exact().canonical();
@@ -329,7 +344,12 @@ function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; r
     addSpan(byName, name.value, { start: item.start, end: item.end });
   }
   const lastItem = array.items[array.items.length - 1];
-  return { row, object, array: { start: array.start, end: array.end, lastItemEnd: lastItem ? lastItem.end : -1 }, byName };
+  return {
+    row,
+    object,
+    array: { start: array.start, end: array.end, lastItemEnd: lastItem ? lastItem.end : -1 },
+    byName,
+  };
 }
 
 function addSpan(byName: Map<string, ItemSpan[]>, name: string, span: ItemSpan): void {
@@ -370,11 +390,7 @@ function quickWorkflowSpec(row: WorkflowRow, text: string): WorkflowSpec | undef
  * Writes a workflow spec with items appended to (and some replaced in) its array, copying every
  * other byte of the original text. A NULL or `null` spec becomes an object holding only the array.
  */
-function spliceSpec(
-  spec: WorkflowSpec,
-  added: string[],
-  replaced: { span: ItemSpan; text: string }[],
-): string {
+function spliceSpec(spec: WorkflowSpec, added: string[], replaced: { span: ItemSpan; text: string }[]): string {
   const text = spec.row.spec ?? '';
   const { object, array } = spec;
   if (object === null) return `{"${TARGET_KEY}": [${added.join(', ')}]}`;
@@ -391,7 +407,8 @@ function spliceSpec(
   if (added.length > 0) {
     if (array === null) {
       const member = `"${TARGET_KEY}": [${added.join(', ')}]`;
-      if (object.lastValueEnd >= 0) edits.push({ at: object.lastValueEnd, end: object.lastValueEnd, text: `, ${member}` });
+      if (object.lastValueEnd >= 0)
+        edits.push({ at: object.lastValueEnd, end: object.lastValueEnd, text: `, ${member}` });
       else edits.push({ at: object.start, end: object.end, text: `{${member}}` });
     } else if (array.lastItemEnd >= 0) {
       edits.push({ at: array.lastItemEnd, end: array.lastItemEnd, text: `, ${added.join(', ')}` });
@@ -465,7 +482,12 @@ export function planWorkflowGroup(
       }
       const [span] = existing as [ItemSpan];
       // Identical: the same text (what a re-run finds) or, failing that, the same value.
-      if (existing.length === 1 && (sameSpanText(spec.row.spec ?? '', span, item) || canonicalOfSpan(spec.row.spec ?? '', span) === item.canonical())) continue;
+      if (
+        existing.length === 1 &&
+        (sameSpanText(spec.row.spec ?? '', span, item) ||
+          canonicalOfSpan(spec.row.spec ?? '', span) === item.canonical())
+      )
+        continue;
       const reason =
         existing.length > 1
           ? `the workflow's ${TARGET_KEY} already holds ${existing.length} items of this name`

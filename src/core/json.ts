@@ -294,7 +294,12 @@ function writeJson(node: JsonNode, style: JsonStyle): string {
       for (const e of n.entries) last.set(e.key, e.node); // a Map keeps the first insertion's place
       const keys = style.sortKeys ? [...last.keys()].sort(compareCodePoints) : [...last.keys()];
       const parts: Task[] = [{ literal: '{' }];
-      keys.forEach((key, i) => parts.push({ literal: `${i > 0 ? style.comma : ''}${style.string(key)}${style.colon}` }, { node: last.get(key) as JsonNode }));
+      keys.forEach((key, i) =>
+        parts.push(
+          { literal: `${i > 0 ? style.comma : ''}${style.string(key)}${style.colon}` },
+          { node: last.get(key) as JsonNode },
+        ),
+      );
       push([...parts, { literal: '}' }]);
     } else out.push(n.kind);
   }
@@ -307,12 +312,19 @@ function writeJson(node: JsonNode, style: JsonStyle): string {
  * its last value), and every number literal exactly as it was.
  */
 export function pyJsonDumps(node: JsonNode): string {
-  return writeJson(node, { string: pyJsonString, number: (literal) => literal, comma: ', ', colon: ': ', sortKeys: false });
+  return writeJson(node, {
+    string: pyJsonString,
+    number: (literal) => literal,
+    comma: ', ',
+    colon: ': ',
+    sortKeys: false,
+  });
 }
 
 /** {@link pyJsonDumps} of a node parsed from `text`, copying its source where that is the same. */
 export function pyJsonDumpsFrom(text: string, node: JsonNode): string {
-  if (node.kind === 'number' || node.kind === 'true' || node.kind === 'false' || node.kind === 'null') return node.value;
+  if (node.kind === 'number' || node.kind === 'true' || node.kind === 'false' || node.kind === 'null')
+    return node.value;
   return isPyFormSpan(text, node.start, node.end) ? text.slice(node.start, node.end) : pyJsonDumps(node);
 }
 
@@ -335,7 +347,13 @@ export function canonicalNumber(literal: string): string {
  * code point, numbers canonical, no whitespace.
  */
 export function canonicalJson(node: JsonNode): string {
-  return writeJson(node, { string: (s) => JSON.stringify(s), number: canonicalNumber, comma: ',', colon: ':', sortKeys: true });
+  return writeJson(node, {
+    string: (s) => JSON.stringify(s),
+    number: canonicalNumber,
+    comma: ',',
+    colon: ':',
+    sortKeys: true,
+  });
 }
 
 /** Compares two strings by Unicode code point (not UTF-16 unit, not locale). */
@@ -543,7 +561,7 @@ function skipWs(t: string, p: number, n: number): number {
 /** A string from its opening quote to after its closing one; sets `escaped`. */
 function skipString(t: string, p: number, n: number): number {
   let sawEscape = false;
-  for (p++; p < n; ) {
+  for (p++; p < n;) {
     const c = t.charCodeAt(p);
     if (c === 0x22) {
       escaped = sawEscape;
@@ -554,9 +572,25 @@ function skipString(t: string, p: number, n: number): number {
       sawEscape = true;
       const e = t.charCodeAt(p + 1);
       if (e === 0x75) {
-        if (!(isHex(t.charCodeAt(p + 2)) && isHex(t.charCodeAt(p + 3)) && isHex(t.charCodeAt(p + 4)) && isHex(t.charCodeAt(p + 5)))) return -1;
+        if (!(
+          isHex(t.charCodeAt(p + 2)) &&
+          isHex(t.charCodeAt(p + 3)) &&
+          isHex(t.charCodeAt(p + 4)) &&
+          isHex(t.charCodeAt(p + 5))
+        ))
+          return -1;
         p += 6;
-      } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) p += 2;
+      } else if (
+        e === 0x22 ||
+        e === 0x5c ||
+        e === 0x2f ||
+        e === 0x62 ||
+        e === 0x66 ||
+        e === 0x6e ||
+        e === 0x72 ||
+        e === 0x74
+      )
+        p += 2;
       else return -1;
       continue;
     }
@@ -699,9 +733,19 @@ export function isPyFormSpan(text: string, start: number, end: number): boolean 
           if (e === 0x75) {
             const hex = text.slice(i + 2, i + 6);
             const code = parseInt(hex, 16);
-            if (hex !== hex.toLowerCase() || (code >= 0x20 && code <= 0x7e) || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return false;
+            if (
+              hex !== hex.toLowerCase() ||
+              (code >= 0x20 && code <= 0x7e) ||
+              code === 8 ||
+              code === 9 ||
+              code === 10 ||
+              code === 12 ||
+              code === 13
+            )
+              return false;
             i += 5;
-          } else if (e === 0x22 || e === 0x5c || e === 0x6e || e === 0x72 || e === 0x74 || e === 0x62 || e === 0x66) i++;
+          } else if (e === 0x22 || e === 0x5c || e === 0x6e || e === 0x72 || e === 0x74 || e === 0x62 || e === 0x66)
+            i++;
           else return false;
         }
       }

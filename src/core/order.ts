@@ -43,7 +43,12 @@ function compareKeyed<T>(a: Keyed<T>, b: Keyed<T>): number {
   return compareCodePoints(a.name, b.name);
 }
 
-const keyed = <T>(item: T, row: Ordered): Keyed<T> => ({ item, created: row.created, name: row.name ?? '', at: createdInstant(row.created) });
+const keyed = <T>(item: T, row: Ordered): Keyed<T> => ({
+  item,
+  created: row.created,
+  name: row.name ?? '',
+  at: createdInstant(row.created),
+});
 
 /**
  * Orders rows by (`created`, `name`): instants first, ties by name in code-point order.
@@ -67,7 +72,9 @@ export function sortByCreatedName<T>(items: T[], row: (item: T) => Ordered): T[]
     PLAIN_TIMESTAMP.test(first) &&
     items.every((item) => {
       const c = row(item).created;
-      return c !== null && c.length === first.length && c.charCodeAt(10) === first.charCodeAt(10) && PLAIN_TIMESTAMP.test(c);
+      return (
+        c !== null && c.length === first.length && c.charCodeAt(10) === first.charCodeAt(10) && PLAIN_TIMESTAMP.test(c)
+      );
     });
   if (uniform) {
     return [...items].sort((a, b) => {

@@ -10,7 +10,6 @@ import type {
   WorkflowChange,
 } from './types.js';
 
-
 /**
  * The workflow rows a plan changes, in (uid, version) code-point order. A list of a million-row
  * run may live outside memory (see `SpillingWorkflowList`), so it is only iterated, never indexed.
@@ -123,11 +122,33 @@ export class PlanBuilder {
         return 0;
       };
     // Lists in one order whatever the database's collation and batch order.
-    this.orphans.sort(byKeys((o) => o.uid, (o) => o.version));
-    this.invalid.sort(byKeys((i) => i.uid, (i) => i.version));
-    this.warnings.sort(byKeys((w) => w.uid, (w) => w.version, (w) => w.field));
+    this.orphans.sort(
+      byKeys(
+        (o) => o.uid,
+        (o) => o.version,
+      ),
+    );
+    this.invalid.sort(
+      byKeys(
+        (i) => i.uid,
+        (i) => i.version,
+      ),
+    );
+    this.warnings.sort(
+      byKeys(
+        (w) => w.uid,
+        (w) => w.version,
+        (w) => w.field,
+      ),
+    );
     this.workflows.finish();
-    this.conflicts.sort(byKeys((c) => c.workflowUid, (c) => c.workflowVersion, (c) => c.name));
+    this.conflicts.sort(
+      byKeys(
+        (c) => c.workflowUid,
+        (c) => c.workflowVersion,
+        (c) => c.name,
+      ),
+    );
     return {
       summary: {
         stepRows,

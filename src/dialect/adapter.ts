@@ -88,7 +88,14 @@ export interface DialectAdapter {
    * match a few more rows: callers keep the exact keys. `lock` adds `FOR UPDATE` (where `rowLocks`).
    * `listBindings` are those of `list`.
    */
-  keyLookup(list: string, listBindings: unknown[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): { template: string; bindings: unknown[] };
+  keyLookup(
+    list: string,
+    listBindings: unknown[],
+    table: TableRef,
+    columns: ColumnInfo[],
+    keys: string[][],
+    lock: boolean,
+  ): { template: string; bindings: unknown[] };
   /** Runs one statement; `template` uses knex bindings (`?` values, `??` identifiers). */
   query<T = Record<string, unknown>>(template: string, bindings?: readonly unknown[]): Promise<T[]>;
   /** Like {@link query}, with each row as an array of its values in select-list order (cheaper for many rows). */
@@ -167,7 +174,10 @@ export interface DialectAdapter {
    * plan), checked under a lock that no writer can slip past. Returns whether it renamed, and what
    * `restoreTables` will need besides the names (SQLite: the original DDL).
    */
-  keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }>;
+  keepTables(
+    tables: KeptTable[],
+    guard: { ref: TableRef; rows: number },
+  ): Promise<{ kept: boolean; captured: string | null }>;
   /** Brings kept tables back under their original names, exactly as they were. */
   restoreTables(tables: KeptTable[], captured: string | null): Promise<void>;
   /** Drops a table if it exists (the tool's own tables, on cleanup). */
@@ -181,7 +191,10 @@ export interface DialectAdapter {
 }
 
 /** The knex instance used only to build SQL for a dialect (quoting, placeholders). */
-export function sqlBuilder(client: 'better-sqlite3' | 'pg' | 'mysql2', connection: Knex.StaticConnectionConfig | object) {
+export function sqlBuilder(
+  client: 'better-sqlite3' | 'pg' | 'mysql2',
+  connection: Knex.StaticConnectionConfig | object,
+) {
   return knexFactory({ client, connection, useNullAsDefault: true, pool: { min: 0, max: 1 } });
 }
 
@@ -220,7 +233,10 @@ export class LockTimeout extends Error {
 }
 
 /** Expands each `?` bound to an array into `?, ?, …` (for `IN (?)`), which knex raw does not do. */
-export function expandArrays(template: string, bindings: readonly unknown[]): { template: string; bindings: unknown[] } {
+export function expandArrays(
+  template: string,
+  bindings: readonly unknown[],
+): { template: string; bindings: unknown[] } {
   const out: unknown[] = [];
   let i = 0;
   const sql = template.replace(/\\\?|\?\??/g, (token) => {
@@ -253,13 +269,17 @@ export abstract class BaseAdapter {
 
   /** Notes a statement about to be sent (see `STEPCFG_SQL_LOG`). */
   protected trace(sql: string): void {
-    if (sqlLog !== null) writeSync(sqlLog, `${(performance.now() / 1000).toFixed(3)}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
+    if (sqlLog !== null)
+      writeSync(sqlLog, `${(performance.now() / 1000).toFixed(3)}\t${sql.replace(/\s+/g, ' ').slice(0, 160)}\n`);
   }
 
   /** Compiles a knex raw template into the driver's own SQL and bindings. */
   protected compile(template: string, bindings: readonly unknown[] = []): { sql: string; bindings: unknown[] } {
     const expanded = expandArrays(template, bindings);
-    const native = this.knex.raw(expanded.template, expanded.bindings as Knex.RawBinding[]).toSQL().toNative();
+    const native = this.knex
+      .raw(expanded.template, expanded.bindings as Knex.RawBinding[])
+      .toSQL()
+      .toNative();
     return { sql: native.sql, bindings: [...native.bindings] };
   }
 
@@ -297,7 +317,14 @@ export abstract class BaseAdapter {
     }
   }
 
-  keyLookup(list: string, listBindings: unknown[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): { template: string; bindings: unknown[] } {
+  keyLookup(
+    list: string,
+    listBindings: unknown[],
+    table: TableRef,
+    columns: ColumnInfo[],
+    keys: string[][],
+    lock: boolean,
+  ): { template: string; bindings: unknown[] } {
     const values = columns.map((_, i) => [...new Set(keys.map((k) => k[i] as string))]);
     return {
       template: `SELECT ${list} FROM ?? WHERE ${columns.map(() => '?? IN (?)').join(' AND ')}${lock ? ' FOR UPDATE' : ''}`,

@@ -22,7 +22,9 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
   try {
     return target.dialect === 'postgres' ? await PostgresAdapter.open(server) : await MysqlAdapter.open(server);
   } catch (e) {
-    const line = (target.dialect === 'postgres' ? describePostgresError(e) : MysqlAdapter.prototype.describeError.call(null, e)) ?? (e as Error).message;
+    const line =
+      (target.dialect === 'postgres' ? describePostgresError(e) : MysqlAdapter.prototype.describeError.call(null, e)) ??
+      (e as Error).message;
     throw new ToolError(redact(`${line} [${target.display}]`, secretsOf(target)), 1, { cause: e });
   }
 }

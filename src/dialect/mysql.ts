@@ -95,7 +95,10 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
 
   async lockRun(key: string, timeoutMs: number): Promise<void> {
     const name = key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`;
-    const [row] = await this.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [name, Math.max(1, Math.ceil(timeoutMs / 1000))]);
+    const [row] = await this.query<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [
+      name,
+      Math.max(1, Math.ceil(timeoutMs / 1000)),
+    ]);
     if (Number(row?.got) !== 1) throw new LockTimeout();
     // Row locks and metadata locks (LOCK TABLES, RENAME) wait no longer than --lock-timeout either.
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
@@ -120,7 +123,10 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async begin(mode: TransactionMode): Promise<void> {
-    await this.runNative(mode === 'read' ? 'START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT' : 'START TRANSACTION', []);
+    await this.runNative(
+      mode === 'read' ? 'START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT' : 'START TRANSACTION',
+      [],
+    );
   }
 
   async commit(): Promise<void> {
@@ -177,7 +183,10 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
 
   async notes(): Promise<string[]> {
     const { version, mariadb } = await this.server();
-    return [`${mariadb ? 'MariaDB' : 'MySQL'} ${version}`, 'DDL commits implicitly here: the tool creates its own table before the fold transaction'];
+    return [
+      `${mariadb ? 'MariaDB' : 'MySQL'} ${version}`,
+      'DDL commits implicitly here: the tool creates its own table before the fold transaction',
+    ];
   }
 
   async writeProblems(): Promise<string[]> {
@@ -234,7 +243,9 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
     );
     this.trace(saved.sql);
     const [inserted] = await this.connection.query(saved.sql, saved.bindings);
-    const update = this.compile(`UPDATE ?? AS w JOIN ${STAGE_TABLE} AS s ON ${on} SET w.spec = s.spec`, [qualified(t.workflow)]);
+    const update = this.compile(`UPDATE ?? AS w JOIN ${STAGE_TABLE} AS s ON ${on} SET w.spec = s.spec`, [
+      qualified(t.workflow),
+    ]);
     this.trace(update.sql);
     const [result] = await this.connection.query(update.sql, update.bindings);
     const matched = Number(/Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? -1);
@@ -262,7 +273,9 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
       );
       this.trace(compiled.sql);
       const [result] = await this.connection.query(compiled.sql, compiled.bindings);
-      const matched = Number(/Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? chunk.length);
+      const matched = Number(
+        /Rows matched: (\d+)/.exec((result as mysql.ResultSetHeader).info ?? '')?.[1] ?? chunk.length,
+      );
       if (matched !== chunk.length) throw new ToolError('workflow rows changed during the run; nothing was written');
     }
   }
@@ -284,15 +297,25 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
    * step table's row count is checked, then each table is renamed; a rename keeps keys, indexes
    * and the AUTO_INCREMENT counter. A crash between the two renames is finished by the next run.
    */
-  async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+  async keepTables(
+    tables: KeptTable[],
+    guard: { ref: TableRef; rows: number },
+  ): Promise<{ kept: boolean; captured: string | null }> {
     this.committed = true; // DDL commits on its own here
-    await this.query(`LOCK TABLES ${tables.map(() => '?? WRITE').join(', ')}`, tables.map((t) => qualified(t.original)));
+    await this.query(
+      `LOCK TABLES ${tables.map(() => '?? WRITE').join(', ')}`,
+      tables.map((t) => qualified(t.original)),
+    );
     try {
       if (tables.some((t) => t.original.table === guard.ref.table)) {
         const [count] = await this.query<{ n: number }>('SELECT COUNT(*) AS n FROM ??', [qualified(guard.ref)]);
         if (Number(count?.n) !== guard.rows) return { kept: false, captured: null };
       }
-      for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [qualified(t.original), qualified({ schema: t.original.schema, table: t.kept })]);
+      for (const t of tables)
+        await this.query('ALTER TABLE ?? RENAME TO ??', [
+          qualified(t.original),
+          qualified({ schema: t.original.schema, table: t.kept }),
+        ]);
       return { kept: true, captured: null };
     } finally {
       await this.query('UNLOCK TABLES');
@@ -301,7 +324,9 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
 
   async restoreTables(tables: KeptTable[]): Promise<void> {
     this.committed = true; // DDL commits on its own here
-    await this.renameAll(tables.map((t) => [qualified({ schema: t.original.schema, table: t.kept }), qualified(t.original)]));
+    await this.renameAll(
+      tables.map((t) => [qualified({ schema: t.original.schema, table: t.kept }), qualified(t.original)]),
+    );
   }
 
   private async renameAll(pairs: [string, string][]): Promise<void> {
@@ -326,7 +351,7 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
       case 'ER_TABLEACCESS_DENIED_ERROR':
         return `permission denied: ${e.message}`;
       case 'ER_QUERY_TIMEOUT':
-        return "MySQL stopped a query at max_execution_time, its time limit for this session or server; give the run more time (max_execution_time = 0)";
+        return 'MySQL stopped a query at max_execution_time, its time limit for this session or server; give the run more time (max_execution_time = 0)';
       case 'ER_NET_PACKET_TOO_LARGE':
         return "a workflow spec is larger than the server's max_allowed_packet allows in one statement; raise max_allowed_packet";
       case 'PROTOCOL_CONNECTION_LOST':
@@ -337,7 +362,9 @@ export class MysqlAdapter extends BaseAdapter implements DialectAdapter {
         if (e?.errno === 1969) {
           return 'MariaDB stopped a statement at max_statement_time, its time limit for this user or server; give the run more time (max_statement_time = 0 for this account)';
         }
-        return typeof e?.code === 'string' && e.code.startsWith('ER_') ? `MySQL/MariaDB error ${e.code}: ${e.message}` : undefined;
+        return typeof e?.code === 'string' && e.code.startsWith('ER_')
+          ? `MySQL/MariaDB error ${e.code}: ${e.message}`
+          : undefined;
     }
   }
 }

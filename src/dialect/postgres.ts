@@ -55,7 +55,8 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     // A server that ends the session sends its reason (a FATAL error with a SQLSTATE), then the
     // socket closes with a second error that says only that: the reason is kept.
     client.on('error', (e) => {
-      if (!/^[0-9A-Z]{5}$/.test((this.lostConnection as { code?: string } | undefined)?.code ?? '')) this.lostConnection = e;
+      if (!/^[0-9A-Z]{5}$/.test((this.lostConnection as { code?: string } | undefined)?.code ?? ''))
+        this.lostConnection = e;
     });
   }
 
@@ -127,7 +128,14 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
    * index probe (no index leads with the key columns, or they are not text: one scan per key), or
    * could find a row twice (a nondeterministic collation holds two keys equal).
    */
-  override keyLookup(list: string, listBindings: unknown[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): { template: string; bindings: unknown[] } {
+  override keyLookup(
+    list: string,
+    listBindings: unknown[],
+    table: TableRef,
+    columns: ColumnInfo[],
+    keys: string[][],
+    lock: boolean,
+  ): { template: string; bindings: unknown[] } {
     if (!this.canProbe(table, columns)) return super.keyLookup(list, listBindings, table, columns, keys, lock);
     const unique = [...new Map(keys.map((k) => [JSON.stringify(k), k])).values()];
     return {
@@ -142,9 +150,12 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   /** Whether `keyLookup` can probe an index per key (see there), from what `columns` learnt of the table. */
   private canProbe(table: TableRef, columns: ColumnInfo[]): boolean {
     const info = this.indexes.get(qualified(table));
-    if (!info || !columns.every((c) => TEXT_TYPES.includes(c.type) && !info.nondeterministic.includes(c.name))) return false;
+    if (!info || !columns.every((c) => TEXT_TYPES.includes(c.type) && !info.nondeterministic.includes(c.name)))
+      return false;
     const names = columns.map((c) => c.name);
-    return info.leads.some((lead) => lead.length >= names.length && names.every((n) => lead.slice(0, names.length).includes(n)));
+    return info.leads.some(
+      (lead) => lead.length >= names.length && names.every((n) => lead.slice(0, names.length).includes(n)),
+    );
   }
 
   /**
@@ -190,7 +201,9 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ? AND l.objid = CAST(hashtext(?) AS oid)`,
       [ADVISORY_CLASS, key],
     );
-    return row ? `${row.app || 'a session'} from ${row.addr ?? 'a local socket'}, connected at ${row.since}` : undefined;
+    return row
+      ? `${row.app || 'a session'} from ${row.addr ?? 'a local socket'}, connected at ${row.since}`
+      : undefined;
   }
 
   abort(): void {
@@ -204,7 +217,9 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
     // committed before it (the drop's guard count) and a row changed by the controller is waited
     // for, not refused with a serialization failure.
     await this.runNative(
-      mode === 'read' ? 'START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY' : 'START TRANSACTION ISOLATION LEVEL READ COMMITTED',
+      mode === 'read'
+        ? 'START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY'
+        : 'START TRANSACTION ISOLATION LEVEL READ COMMITTED',
       [],
     );
   }
@@ -264,7 +279,8 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   async writeProblems(refs: TableRef[]): Promise<string[]> {
     const problems: string[] = [];
     const [ro] = await this.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
-    if (ro?.transaction_read_only === 'on') problems.push('the server only accepts read-only transactions (a standby?)');
+    if (ro?.transaction_read_only === 'on')
+      problems.push('the server only accepts read-only transactions (a standby?)');
     for (const ref of refs) {
       const [row] = await this.query<{ ok: boolean }>('SELECT has_table_privilege(?, ?) AS ok', [
         this.quote(qualified({ schema: ref.schema ?? (await this.defaultSchema()), table: ref.table })),
@@ -277,7 +293,10 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
 
   async openStage(): Promise<void> {
     await this.runNative(`DROP TABLE IF EXISTS pg_temp.${STAGE_TABLE}`, []);
-    await this.runNative(`CREATE TEMP TABLE ${STAGE_TABLE} (uid text NOT NULL, version text NOT NULL, spec text NOT NULL, hash text NOT NULL) ON COMMIT DROP`, []);
+    await this.runNative(
+      `CREATE TEMP TABLE ${STAGE_TABLE} (uid text NOT NULL, version text NOT NULL, spec text NOT NULL, hash text NOT NULL) ON COMMIT DROP`,
+      [],
+    );
   }
 
   async stage(rows: StagedSpec[]): Promise<void> {
@@ -301,7 +320,9 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
        SELECT ?, s.uid, s.version, CAST(w.spec AS text), s.hash FROM ${stage} AS s JOIN ?? AS w ON ${on}`,
       [qualified(t.backups), t.runId, qualified(t.workflow)],
     );
-    const updated = await count(`UPDATE ?? AS w SET spec = CAST(s.spec AS ${cast}) FROM ${stage} AS s WHERE ${on}`, [qualified(t.workflow)]);
+    const updated = await count(`UPDATE ?? AS w SET spec = CAST(s.spec AS ${cast}) FROM ${stage} AS s WHERE ${on}`, [
+      qualified(t.workflow),
+    ]);
     if (saved !== t.count || updated !== t.count) {
       throw new ToolError('workflow rows changed during the run; nothing was written');
     }
@@ -343,7 +364,10 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   /** A rename keeps rows, constraints, indexes and the owned sequence with its value. */
-  async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+  async keepTables(
+    tables: KeptTable[],
+    guard: { ref: TableRef; rows: number },
+  ): Promise<{ kept: boolean; captured: string | null }> {
     const [count] = await this.query<{ n: string }>('SELECT COUNT(*) AS n FROM ??', [qualified(guard.ref)]);
     if (Number(count?.n) !== guard.rows) return { kept: false, captured: null };
     for (const t of tables) await this.query('ALTER TABLE ?? RENAME TO ??', [qualified(t.original), t.kept]);
@@ -352,7 +376,10 @@ export class PostgresAdapter extends BaseAdapter implements DialectAdapter {
 
   async restoreTables(tables: KeptTable[]): Promise<void> {
     for (const t of tables) {
-      await this.query('ALTER TABLE ?? RENAME TO ??', [qualified({ schema: t.original.schema, table: t.kept }), t.original.table]);
+      await this.query('ALTER TABLE ?? RENAME TO ??', [
+        qualified({ schema: t.original.schema, table: t.kept }),
+        t.original.table,
+      ]);
     }
   }
 
@@ -399,7 +426,8 @@ export function describePostgresError(error: unknown): string | undefined {
       return `the connection to PostgreSQL was lost (${e.message})`;
     default:
       if (e?.message === 'Connection terminated unexpectedly') return 'the connection to PostgreSQL was lost';
-      if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return `PostgreSQL error ${e.code}: ${e.message}`;
+      if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code))
+        return `PostgreSQL error ${e.code}: ${e.message}`;
       // The driver's own connection timeout has no SQLSTATE.
       return /timeout/i.test(e?.message ?? '') ? `cannot connect to PostgreSQL: ${e.message}` : undefined;
   }

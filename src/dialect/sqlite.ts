@@ -68,7 +68,11 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     checkDatabaseFile(file);
     let db: Database.Database;
     try {
-      db = new Database(file, { readonly: options.readOnly, fileMustExist: true, timeout: Math.max(1, Math.round(options.busyTimeoutMs)) });
+      db = new Database(file, {
+        readonly: options.readOnly,
+        fileMustExist: true,
+        timeout: Math.max(1, Math.round(options.busyTimeoutMs)),
+      });
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       // better-sqlite3 turns foreign keys on; the controller's SQLAlchemy connections leave them off.
       db.pragma('foreign_keys = OFF');
@@ -90,7 +94,9 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   protected async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
-    return this.statement(sql).raw(true).all(...bindings) as unknown[][];
+    return this.statement(sql)
+      .raw(true)
+      .all(...bindings) as unknown[][];
   }
 
   protected async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
@@ -135,10 +141,10 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   }
 
   async columns(ref: TableRef): Promise<ColumnInfo[] | null> {
-    const rows = await this.query<{ name: string; type: string }>(
-      'SELECT name, type FROM pragma_table_info(?, ?)',
-      [ref.table, ref.schema ?? 'main'],
-    );
+    const rows = await this.query<{ name: string; type: string }>('SELECT name, type FROM pragma_table_info(?, ?)', [
+      ref.table,
+      ref.schema ?? 'main',
+    ]);
     return rows.length === 0 ? null : rows.map((r) => ({ name: r.name, type: r.type.toLowerCase() }));
   }
 
@@ -191,7 +197,9 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
 
   async openStage(): Promise<void> {
     this.exec(`DROP TABLE IF EXISTS temp.${STAGE_TABLE}`);
-    this.exec(`CREATE TEMP TABLE ${STAGE_TABLE} (uid TEXT NOT NULL, version TEXT NOT NULL, spec TEXT NOT NULL, hash TEXT NOT NULL)`);
+    this.exec(
+      `CREATE TEMP TABLE ${STAGE_TABLE} (uid TEXT NOT NULL, version TEXT NOT NULL, spec TEXT NOT NULL, hash TEXT NOT NULL)`,
+    );
   }
 
   async stage(rows: StagedSpec[]): Promise<void> {
@@ -250,7 +258,8 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
         [name],
       );
       for (const key of keys) {
-        if (key.target.toLowerCase() === ref.table.toLowerCase()) found.push({ table: name, constraint: `foreign key #${key.id}` });
+        if (key.target.toLowerCase() === ref.table.toLowerCase())
+          found.push({ table: name, constraint: `foreign key #${key.id}` });
       }
     }
     return found;
@@ -264,7 +273,10 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
     // BEGIN IMMEDIATE keeps every other writer out of the whole file.
   }
 
-  async keepTables(tables: KeptTable[], guard: { ref: TableRef; rows: number }): Promise<{ kept: boolean; captured: string | null }> {
+  async keepTables(
+    tables: KeptTable[],
+    guard: { ref: TableRef; rows: number },
+  ): Promise<{ kept: boolean; captured: string | null }> {
     const [count] = await this.query<{ n: number }>('SELECT COUNT(*) AS n FROM ??', [guard.ref.table]);
     if (Number(count?.n) !== guard.rows) return { kept: false, captured: null };
     const captured: CapturedTable[] = [];
@@ -273,7 +285,8 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
         'SELECT type, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL ORDER BY rowid',
         [t.original.table],
       );
-      if (!ddl.some((d) => d.type === 'table')) throw new ToolError(`cannot read the definition of ${t.original.table}; nothing was dropped`);
+      if (!ddl.some((d) => d.type === 'table'))
+        throw new ToolError(`cannot read the definition of ${t.original.table}; nothing was dropped`);
       const hasSequence = (await this.columns({ table: 'sqlite_sequence' })) !== null;
       const [sequence] = hasSequence
         ? await this.query<{ seq: number }>('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.original.table])
@@ -299,7 +312,8 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
   async restoreTables(tables: KeptTable[], captured: string | null): Promise<void> {
     const all = JSON.parse(captured ?? '[]') as CapturedTable[];
     const ddl = tables.map((t) => all.find((c) => c.name === t.original.table));
-    if (ddl.some((d) => d === undefined)) throw new ToolError('the run record holds no DDL to restore these tables with');
+    if (ddl.some((d) => d === undefined))
+      throw new ToolError('the run record holds no DDL to restore these tables with');
     // Tables first (their index names are still taken by the kept tables), rows in rowid order.
     tables.forEach((t, i) => {
       for (const sql of ddl[i]!.table) this.exec(sql);
@@ -311,7 +325,10 @@ export class SqliteAdapter extends BaseAdapter implements DialectAdapter {
       const seq = ddl[i]!.sequence;
       if (seq !== null) {
         this.statement('DELETE FROM sqlite_sequence WHERE name = ?').run(t.original.table);
-        this.statement('INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))').run(t.original.table, seq);
+        this.statement('INSERT INTO sqlite_sequence (name, seq) VALUES (?, CAST(? AS INTEGER))').run(
+          t.original.table,
+          seq,
+        );
       }
     });
   }

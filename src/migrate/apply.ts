@@ -11,7 +11,11 @@ function leftRows(plan: Plan): { uid: string; version: string; reason: string }[
   const kept = new Map<string, { uid: string; version: string; reason: string }>();
   for (const c of plan.conflicts) {
     if (c.resolution === 'kept') {
-      kept.set(JSON.stringify([c.stepUid, c.stepVersion]), { uid: c.stepUid, version: c.stepVersion, reason: `conflict kept: ${c.reason}` });
+      kept.set(JSON.stringify([c.stepUid, c.stepVersion]), {
+        uid: c.stepUid,
+        version: c.stepVersion,
+        reason: `conflict kept: ${c.reason}`,
+      });
     }
   }
   return [
@@ -30,12 +34,15 @@ export async function dropBlockers(ctx: Context, plan: Plan): Promise<string[]> 
       `--drop-table would remove ${left} row(s) that are not folded (orphans, skipped invalid rows, kept conflicts): pass --orphans-out FILE to keep them in a file`,
     );
   }
-  const own = new Set([ctx.store.step.table, ctx.store.labels?.ref.table].filter(Boolean).map((t) => String(t).toLowerCase()));
+  const own = new Set(
+    [ctx.store.step.table, ctx.store.labels?.ref.table].filter(Boolean).map((t) => String(t).toLowerCase()),
+  );
   const foreign = (await ctx.adapter.foreignKeysTo(ctx.store.step)).filter((fk) => {
     const table = fk.table.replace(/^.*\./, '').replace(/"/g, '').toLowerCase();
     return !own.has(table) && !table.startsWith(TOOL_PREFIX);
   });
-  for (const fk of foreign) blockers.push(`table ${fk.table} references ${ctx.store.step.table} (${fk.constraint}); --drop-table refused`);
+  for (const fk of foreign)
+    blockers.push(`table ${fk.table} references ${ctx.store.step.table} (${fk.constraint}); --drop-table refused`);
   return blockers;
 }
 
@@ -79,14 +86,26 @@ export async function finishPendingDrops(adapter: DialectAdapter, book: Bookkeep
     for (const t of tables) if ((await adapter.columns(t.original)) !== null) pending.push(t);
     const rows = Number((JSON.parse(run.summary) as { stepRows?: number }).stepRows);
     const step = { schema: book.schema, table: run.stepTable };
-    const done = pending.length > 0 ? await adapter.keepTables(pending, { ref: step, rows }) : { kept: true, captured: null };
+    const done =
+      pending.length > 0 ? await adapter.keepTables(pending, { ref: step, rows }) : { kept: true, captured: null };
     if (done.kept) {
-      await book.updateRun(run.id, { status: 'applied', tableDropped: true, restoreDdl: done.captured ?? run.restoreDdl });
+      await book.updateRun(run.id, {
+        status: 'applied',
+        tableDropped: true,
+        restoreDdl: done.captured ?? run.restoreDdl,
+      });
       notes.push(`finished the drop of run ${run.id} after its fold had committed`);
     } else {
       // Rows came or went since the fold: dropping now could take rows nobody folded or exported.
-      await book.updateRun(run.id, { status: 'applied', tableDropped: false, keptStepTable: null, keptLabelsTable: null });
-      notes.push(`did not drop ${run.stepTable} for run ${run.id}: its rows changed after the fold; run again with --drop-table`);
+      await book.updateRun(run.id, {
+        status: 'applied',
+        tableDropped: false,
+        keptStepTable: null,
+        keptLabelsTable: null,
+      });
+      notes.push(
+        `did not drop ${run.stepTable} for run ${run.id}: its rows changed after the fold; run again with --drop-table`,
+      );
     }
   }
   return notes;
@@ -106,7 +125,9 @@ export async function apply(ctx: Context): Promise<RunResult> {
     return result(ctx, plan, 'nothing-to-do', ExitCode.ok);
   }
   if (req.dropTable) {
-    const names = keptTablesFor(ctx).map((t) => t.original.table).join(' and ');
+    const names = keptTablesFor(ctx)
+      .map((t) => t.original.table)
+      .join(' and ');
     const question = `Drop ${names} after the fold? (they are kept as ${TOOL_PREFIX}* tables until cleanup, for --rollback)`;
     if (!(await req.confirm(question))) {
       // Refused, but the report still shows what the run would have done (a read-only pass).
@@ -168,7 +189,14 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
   const written = await scan(ctx, {
     lock: true,
     write: async (updates) => {
-      await adapter.stage(updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec, hash: writtenHash(u.newSpec, keepsText) })));
+      await adapter.stage(
+        updates.map((u) => ({
+          uid: u.uid,
+          version: u.version,
+          spec: u.newSpec,
+          hash: writtenHash(u.newSpec, keepsText),
+        })),
+      );
       staged += updates.length;
     },
   });
@@ -178,7 +206,12 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
     return result(ctx, { ...written, blockers }, 'blocked', ExitCode.blocked);
   }
   if (staged > 0) {
-    req.progress?.({ phase: 'writing', rowsDone: written.summary.stepRows, rowsTotal: written.summary.stepRows, workflows: staged });
+    req.progress?.({
+      phase: 'writing',
+      rowsDone: written.summary.stepRows,
+      rowsTotal: written.summary.stepRows,
+      workflows: staged,
+    });
     await adapter.writeStage({
       workflow: store.workflow,
       specType: store.workflowSpecType,
@@ -196,7 +229,8 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
   const dropNow = req.dropTable && adapter.transactionalDdl;
   const guard = { ref: store.step, rows: written.summary.stepRows };
   const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
-  if (dropNow && !dropped.kept) throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
+  if (dropNow && !dropped.kept)
+    throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
   const captured = dropped.captured;
   const run = runRecord(ctx, {
     status: req.dropTable && !dropNow ? 'folded' : 'applied',
@@ -213,7 +247,8 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
   await book.saveRun(run);
   await adapter.commit();
   if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)));
-  written.summary.tableDropped = req.dropTable && (await book.listRuns()).some((r) => r.id === ctx.runId && r.tableDropped);
+  written.summary.tableDropped =
+    req.dropTable && (await book.listRuns()).some((r) => r.id === ctx.runId && r.tableDropped);
   return result(ctx, written, 'done', ExitCode.ok, {
     drop: req.dropTable ? { keptAs: kept.map((t) => t.kept), orphansFile: req.orphansOut ?? null } : undefined,
   });

@@ -171,7 +171,8 @@ export class Bookkeeping {
 
   /** Removes a run's `running` record (a run that ended without writing leaves nothing). */
   async forgetRun(id: string): Promise<void> {
-    if (await this.exists()) await this.adapter.query("DELETE FROM ?? WHERE id = ? AND status = 'running'", [qualified(this.runs), id]);
+    if (await this.exists())
+      await this.adapter.query("DELETE FROM ?? WHERE id = ? AND status = 'running'", [qualified(this.runs), id]);
   }
 
   /** Writes a run's final record over its `running` one (inside the run's transaction). */
@@ -225,7 +226,8 @@ export class Bookkeeping {
   /** The kept tables of a run, as the adapter restores them. */
   keptTables(run: RunRecord): KeptTable[] {
     const kept: KeptTable[] = [];
-    if (run.keptStepTable) kept.push({ original: { schema: this.schema, table: run.stepTable }, kept: run.keptStepTable });
+    if (run.keptStepTable)
+      kept.push({ original: { schema: this.schema, table: run.stepTable }, kept: run.keptStepTable });
     if (run.keptLabelsTable) {
       kept.push({ original: { schema: this.schema, table: `${run.stepTable}_labels` }, kept: run.keptLabelsTable });
     }
@@ -236,8 +238,13 @@ export class Bookkeeping {
   async dropAll(): Promise<string[]> {
     const dropped: string[] = [];
     for (const run of await this.listRuns()) {
-      for (const name of [run.keptLabelsTable, run.keptStepTable]) { // labels first: they reference the steps
-        if (name && run.status !== 'rolled_back' && (await this.adapter.columns({ schema: this.schema, table: name })) !== null) {
+      for (const name of [run.keptLabelsTable, run.keptStepTable]) {
+        // labels first: they reference the steps
+        if (
+          name &&
+          run.status !== 'rolled_back' &&
+          (await this.adapter.columns({ schema: this.schema, table: name })) !== null
+        ) {
           await this.adapter.dropTable({ schema: this.schema, table: name });
           dropped.push(name);
         }

@@ -29,7 +29,11 @@ export interface Preflight {
  * tables, columns, the JSON column's type, and (for a write) permissions. A step table that an
  * applied run dropped is read from the copy that run kept.
  */
-export async function preflight(adapter: DialectAdapter, names: TableNames, options: { write: boolean }): Promise<Preflight> {
+export async function preflight(
+  adapter: DialectAdapter,
+  names: TableNames,
+  options: { write: boolean },
+): Promise<Preflight> {
   const schema = names.schema ?? (await adapter.defaultSchema());
   const book = new Bookkeeping(adapter, schema);
   let step: TableRef = { schema, table: names.step };
@@ -41,8 +45,11 @@ export async function preflight(adapter: DialectAdapter, names: TableNames, opti
   if (stepColumns === null) {
     const runs = await book.listRuns();
     droppedBy =
-      runs.reverse().find((r) => r.mode === 'apply' && r.tableDropped && r.status !== 'rolled_back' && r.stepTable === names.step) ??
-      null;
+      runs
+        .reverse()
+        .find(
+          (r) => r.mode === 'apply' && r.tableDropped && r.status !== 'rolled_back' && r.stepTable === names.step,
+        ) ?? null;
     if (droppedBy?.keptStepTable) {
       step = { schema, table: droppedBy.keptStepTable };
       labels = { schema, table: droppedBy.keptLabelsTable ?? '' };
@@ -55,7 +62,9 @@ export async function preflight(adapter: DialectAdapter, names: TableNames, opti
     [workflow, workflowColumns, WORKFLOW_REQUIRED, '--workflow-table'],
   ] as const) {
     if (columns === null) {
-      problems.push(`table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and cleaned up? see ${flag}${adapter.hasSchemas ? ', --schema' : ''})`);
+      problems.push(
+        `table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and cleaned up? see ${flag}${adapter.hasSchemas ? ', --schema' : ''})`,
+      );
       continue;
     }
     const missing = missingColumns(columns, required);
@@ -79,6 +88,7 @@ export async function preflight(adapter: DialectAdapter, names: TableNames, opti
     labelColumns ? { ref: labels, columns: labelColumns } : null,
   );
   const notes = await adapter.notes();
-  if (droppedBy) notes.push(`${names.step} was dropped by run ${droppedBy.id}; reading the copy it kept (${step.table})`);
+  if (droppedBy)
+    notes.push(`${names.step} was dropped by run ${droppedBy.id}; reading the copy it kept (${step.table})`);
   return { store, book, notes, droppedBy };
 }

@@ -51,7 +51,17 @@ export interface Report {
 /** A plan with nothing in it, for the modes that do not plan (rollback, cleanup). */
 export function emptyPlan(): Plan {
   return {
-    summary: { stepRows: 0, folded: 0, unchanged: 0, workflowsUpdated: 0, orphans: 0, conflicts: 0, invalid: 0, warnings: 0, tableDropped: false },
+    summary: {
+      stepRows: 0,
+      folded: 0,
+      unchanged: 0,
+      workflowsUpdated: 0,
+      orphans: 0,
+      conflicts: 0,
+      invalid: 0,
+      warnings: 0,
+      tableDropped: false,
+    },
     orphans: [],
     conflicts: [],
     invalid: [],
@@ -92,7 +102,11 @@ export function buildReport(input: {
     workflows: plan.workflows,
   };
   if (input.mode === 'status') {
-    report.status = { pending: plan.summary.folded, mismatched: plan.conflicts.length, upToDate: input.outcome === 'up-to-date' };
+    report.status = {
+      pending: plan.summary.folded,
+      mismatched: plan.conflicts.length,
+      upToDate: input.outcome === 'up-to-date',
+    };
   }
   return report;
 }
@@ -105,7 +119,10 @@ export function buildReport(input: {
 export function* reportJson(report: Report): Generator<string> {
   const mark = '\u0000workflows\u0000';
   const { workflows, ...rest } = report;
-  const [head, tail] = JSON.stringify({ ...rest, workflows: mark }, null, 2).split(JSON.stringify(mark)) as [string, string];
+  const [head, tail] = JSON.stringify({ ...rest, workflows: mark }, null, 2).split(JSON.stringify(mark)) as [
+    string,
+    string,
+  ];
   let out = head;
   if (workflows.length === 0) out += '[]';
   else {

@@ -3,7 +3,16 @@ import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js
 import { ExitCode, ToolError } from '../errors.js';
 import { stillAsWritten, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { emptyPlan, type RollbackResult } from './report.js';
-import { backupBeforeWriting, hasChanges, readOnly, result, runRecord, type Context, type RunRequest, type RunResult } from './run.js';
+import {
+  backupBeforeWriting,
+  hasChanges,
+  readOnly,
+  result,
+  runRecord,
+  type Context,
+  type RunRequest,
+  type RunResult,
+} from './run.js';
 
 /** The run a rollback undoes: `--run ID` (or a unique prefix of it), else the latest that changed something. */
 function chooseRun(runs: RunRecord[], wanted: string | undefined): RunRecord | undefined {
@@ -13,7 +22,9 @@ function chooseRun(runs: RunRecord[], wanted: string | undefined): RunRecord | u
   const matches = runs.filter((r) => r.id === wanted || r.id.startsWith(wanted));
   if (matches.length !== 1 || matches[0]!.mode !== 'apply') {
     throw new ToolError(
-      matches.length > 1 ? `--run ${wanted} matches ${matches.length} runs: give more of the id` : `no applied run "${wanted}" in the run table (see: stepcfg-migrate status)`,
+      matches.length > 1
+        ? `--run ${wanted} matches ${matches.length} runs: give more of the id`
+        : `no applied run "${wanted}" in the run table (see: stepcfg-migrate status)`,
       ExitCode.usage,
     );
   }
@@ -21,13 +32,17 @@ function chooseRun(runs: RunRecord[], wanted: string | undefined): RunRecord | u
 }
 
 /** Which kept tables still have to come back; and why they cannot, if they cannot. */
-async function tablesToRestore(adapter: DialectAdapter, tables: KeptTable[]): Promise<{ todo: KeptTable[]; problems: string[] }> {
+async function tablesToRestore(
+  adapter: DialectAdapter,
+  tables: KeptTable[],
+): Promise<{ todo: KeptTable[]; problems: string[] }> {
   const todo: KeptTable[] = [];
   const problems: string[] = [];
   for (const t of tables) {
     const keptThere = (await adapter.columns({ schema: t.original.schema, table: t.kept })) !== null;
     const originalThere = (await adapter.columns(t.original)) !== null;
-    if (keptThere && originalThere) problems.push(`a table ${t.original.table} exists again; remove it first, the rollback would overwrite it`);
+    if (keptThere && originalThere)
+      problems.push(`a table ${t.original.table} exists again; remove it first, the rollback would overwrite it`);
     else if (keptThere) todo.push(t);
     else if (!originalThere) problems.push(`the kept copy ${t.kept} of ${t.original.table} is gone (was cleanup run?)`);
   }
@@ -39,7 +54,11 @@ async function tablesToRestore(adapter: DialectAdapter, tables: KeptTable[]): Pr
  * what the run wrote. Unchanged rows get their original spec back; rows edited since are drift:
  * refused, or with `--force` given back their old `step_configurations` and keep the rest.
  */
-async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>> {
+async function restoreSpecs(
+  ctx: Context,
+  run: RunRecord,
+  write: boolean,
+): Promise<Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>> {
   const { book, store, req } = ctx;
   const out = { workflowsRestored: 0, drifted: [] as RollbackResult['drifted'], forced: 0 };
   // A page holds workflow rows only: ten times a scan batch of workflow uids is about as many rows.
@@ -85,27 +104,43 @@ export async function rollback(ctx: Context): Promise<RunResult> {
     tablesRestored: [],
     ...r,
   });
-  if (!run) return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, { rollback: summary({ message: 'nothing to roll back' }) });
+  if (!run)
+    return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, {
+      rollback: summary({ message: 'nothing to roll back' }),
+    });
   if (run.status === 'rolled_back') {
     const message = `run ${run.id} was already rolled back (by run ${run.rolledBackBy} at ${run.rolledBackAt})`;
     return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, { rollback: summary({ message }) });
   }
   const runs = await book.listRuns();
-  const later = runs.filter((r) => r.mode === 'apply' && r.status !== 'rolled_back' && hasChanges(r) && r.startedAt > run.startedAt);
+  const later = runs.filter(
+    (r) => r.mode === 'apply' && r.status !== 'rolled_back' && hasChanges(r) && r.startedAt > run.startedAt,
+  );
   if (later.length > 0) {
-    const blockers = [`run ${later.at(-1)!.id} applied after run ${run.id} and is not rolled back: roll back the later runs first, newest first`];
+    const blockers = [
+      `run ${later.at(-1)!.id} applied after run ${run.id} and is not rolled back: roll back the later runs first, newest first`,
+    ];
     return result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, {
       rollback: summary({ message: 'rollback refused; nothing was written' }),
     });
   }
   const tables = await tablesToRestore(adapter, run.tableDropped ? book.keptTables(run) : []);
   const blocked = (message: string, found: Partial<RollbackResult>, blockers: string[]) =>
-    result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, { rollback: summary({ ...found, message }) });
+    result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, {
+      rollback: summary({ ...found, message }),
+    });
   if (tables.problems.length > 0) return blocked('rollback refused; nothing was written', {}, tables.problems);
 
   const driftBlockers = (found: { drifted: RollbackResult['drifted'] }) =>
     found.drifted.length > 0 && !req.force
-      ? [`${found.drifted.length} workflow row(s) changed after run ${run.id}: ${found.drifted.slice(0, 5).map((d) => d.uid).join(', ')}${found.drifted.length > 5 ? ', …' : ''} (--force restores their step_configurations and keeps their other edits)`]
+      ? [
+          `${found.drifted.length} workflow row(s) changed after run ${run.id}: ${found.drifted
+            .slice(0, 5)
+            .map((d) => d.uid)
+            .join(
+              ', ',
+            )}${found.drifted.length > 5 ? ', …' : ''} (--force restores their step_configurations and keeps their other edits)`,
+        ]
       : [];
 
   if (req.dryRun || !adapter.transactionalDdl) {
@@ -119,8 +154,14 @@ export async function rollback(ctx: Context): Promise<RunResult> {
       });
     }
   }
-  if (!(await req.confirm(`Roll back run ${run.id}? Workflow specs it changed get their original text back${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`))) {
-    return blocked('rollback not confirmed; nothing was written', {}, ['--rollback needs --yes when there is no terminal to confirm on']);
+  if (
+    !(await req.confirm(
+      `Roll back run ${run.id}? Workflow specs it changed get their original text back${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`,
+    ))
+  ) {
+    return blocked('rollback not confirmed; nothing was written', {}, [
+      '--rollback needs --yes when there is no terminal to confirm on',
+    ]);
   }
   await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);
   // MySQL/MariaDB: the tables come back first (DDL commits); the specs follow in a transaction.
@@ -133,12 +174,20 @@ export async function rollback(ctx: Context): Promise<RunResult> {
     await adapter.rollback();
     if (!restoredFirst) return blocked('rollback refused; nothing was written', found, blockers);
     const restored = tables.todo.map((t) => t.original.table);
-    return blocked(`the tables ${restored.join(', ')} are back, but the specs were not restored (a workflow changed meanwhile); run --rollback again`, { ...found, tablesRestored: restored }, blockers);
+    return blocked(
+      `the tables ${restored.join(', ')} are back, but the specs were not restored (a workflow changed meanwhile); run --rollback again`,
+      { ...found, tablesRestored: restored },
+      blockers,
+    );
   }
   if (adapter.transactionalDdl && tables.todo.length > 0) await adapter.restoreTables(tables.todo, run.restoreDdl);
   const finishedAt = new Date().toISOString();
   await book.updateRun(run.id, { status: 'rolled_back', rolledBackBy: ctx.runId, rolledBackAt: finishedAt });
-  const done = summary({ ...found, tablesRestored: tables.todo.map((t) => t.original.table), message: `run ${run.id} rolled back` });
+  const done = summary({
+    ...found,
+    tablesRestored: tables.todo.map((t) => t.original.table),
+    message: `run ${run.id} rolled back`,
+  });
   await book.saveRun(
     runRecord(ctx, {
       status: 'done',
@@ -156,12 +205,24 @@ export async function rollback(ctx: Context): Promise<RunResult> {
 
 /** The answer when there is no run table at all. */
 export function nothingToRollBack(req: RunRequest, runId: string, notes: string[]): RunResult {
-  const rollback: RollbackResult = { run: null, workflowsRestored: 0, drifted: [], forced: 0, tablesRestored: [], message: 'nothing to roll back' };
+  const rollback: RollbackResult = {
+    run: null,
+    workflowsRestored: 0,
+    drifted: [],
+    forced: 0,
+    tablesRestored: [],
+    message: 'nothing to roll back',
+  };
   return result({ req, runId, notes }, emptyPlan(), 'nothing-to-do', ExitCode.ok, { rollback });
 }
 
 /** Cleanup: removes the tool's own tables once no rollback is wanted any more. */
-export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bookkeeping, runId: string): Promise<RunResult> {
+export async function cleanup(
+  req: RunRequest,
+  adapter: DialectAdapter,
+  book: Bookkeeping,
+  runId: string,
+): Promise<RunResult> {
   const ctx = { req, runId, notes: await adapter.notes(), outputs: [] as string[] };
   const runs = await book.listRuns();
   if (!(await book.exists())) {
@@ -177,7 +238,12 @@ export async function cleanup(req: RunRequest, adapter: DialectAdapter, book: Bo
       `Remove every stepcfg_migrate_* table, the kept copies of dropped step tables (their rows and labels) included? ${undoable} run(s) can then no longer be rolled back.`,
     ))
   ) {
-    return result(ctx, { ...emptyPlan(), blockers: ['cleanup needs --yes when there is no terminal to confirm on'] }, 'blocked', ExitCode.blocked);
+    return result(
+      ctx,
+      { ...emptyPlan(), blockers: ['cleanup needs --yes when there is no terminal to confirm on'] },
+      'blocked',
+      ExitCode.blocked,
+    );
   }
   await backupBeforeWriting(req, adapter, ctx.notes, ctx.outputs);
   if (adapter.transactionalDdl) await adapter.begin('write');

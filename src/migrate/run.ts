@@ -99,7 +99,8 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
       if (req.mode === 'cleanup') return await cleanup(req, adapter, book, randomUUID());
       // Nothing recorded (never applied, or cleaned up): no step table needed to say so.
       if (!(await book.exists())) {
-        if (req.runId !== undefined) throw new ToolError(`no applied run "${req.runId}": this database has no run table`, ExitCode.usage);
+        if (req.runId !== undefined)
+          throw new ToolError(`no applied run "${req.runId}": this database has no run table`, ExitCode.usage);
         return nothingToRollBack(req, randomUUID(), await adapter.notes());
       }
     }
@@ -136,7 +137,9 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
     await adapter.rollback().catch(() => undefined);
     if (e instanceof ToolError) throw new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
     const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
-    const outcome = adapter.committed ? 'part of the run had committed: run the same command again to finish it' : 'nothing was written';
+    const outcome = adapter.committed
+      ? 'part of the run had committed: run the same command again to finish it'
+      : 'nothing was written';
     throw new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
   } finally {
     req.signal?.removeEventListener('abort', abort);
@@ -174,7 +177,9 @@ async function lockedError(req: RunRequest, adapter: DialectAdapter): Promise<To
     const alive = (r: RunRecord) => r.host !== req.origin.host || (req.origin.alive?.(r.pid) ?? true);
     const holder = (await new Bookkeeping(adapter, schema).runningRecords()).filter(alive).at(-1);
     const server = await adapter.lockHolder?.(await lockKey(req, adapter));
-    const recorded = holder ? `run ${holder.id} on host ${holder.host}, pid ${holder.pid}, started ${holder.startedAt}` : undefined;
+    const recorded = holder
+      ? `run ${holder.id} on host ${holder.host}, pid ${holder.pid}, started ${holder.startedAt}`
+      : undefined;
     who = [recorded, server && `the server names ${server}`].filter(Boolean).join('; ') || undefined;
   } catch {
     // the lock is what matters; who holds it is a courtesy
@@ -246,11 +251,22 @@ export async function readOnly<T>(adapter: DialectAdapter, fn: () => Promise<T>)
 /** One planning (or, with `write`, writing) pass over the data of the run. */
 export function scan(ctx: Context, options: Partial<ScanOptions> = {}): Promise<Plan> {
   const exactCount = !writing(ctx.req) || ctx.adapter.stableWrites || ctx.req.dropTable; // a drop freezes the table
-  return scanPlan(ctx.store, ctx.req.plan, { batchSize: ctx.req.batchSize, lock: false, exactCount, progress: ctx.req.progress, ...options });
+  return scanPlan(ctx.store, ctx.req.plan, {
+    batchSize: ctx.req.batchSize,
+    lock: false,
+    exactCount,
+    progress: ctx.req.progress,
+    ...options,
+  });
 }
 
 /** `--backup-file`: a complete copy of the database (SQLite online backup), mode 0600, before writing. */
-export async function backupBeforeWriting(req: RunRequest, adapter: DialectAdapter, notes: string[], outputs: string[]): Promise<void> {
+export async function backupBeforeWriting(
+  req: RunRequest,
+  adapter: DialectAdapter,
+  notes: string[],
+  outputs: string[],
+): Promise<void> {
   if (!req.backupFile) return;
   if (!adapter.backupFile) throw new ToolError('--backup-file works with SQLite only', ExitCode.usage);
   outputs.push(req.backupFile);
@@ -266,7 +282,9 @@ export function hasChanges(run: RunRecord): boolean {
 
 /** The recorded runs as `status` lists them; only the newest run that changed something can be rolled back. */
 export function listRuns(runs: RunRecord[]): RunListing[] {
-  const undoable = runs.filter((r) => r.mode === 'apply' && (r.status === 'applied' || r.status === 'folded') && hasChanges(r));
+  const undoable = runs.filter(
+    (r) => r.mode === 'apply' && (r.status === 'applied' || r.status === 'folded') && hasChanges(r),
+  );
   const newest = undoable.at(-1);
   return runs.map((r) => ({
     id: r.id,
@@ -293,5 +311,10 @@ async function inspect(ctx: Context): Promise<RunResult> {
   }
   const blockers = [...plan.blockers, ...(ctx.req.dropTable ? await dropBlockers(ctx, plan) : [])];
   const done = { ...plan, blockers };
-  return result(ctx, done, blockers.length > 0 ? 'blocked' : 'planned', blockers.length > 0 ? ExitCode.blocked : ExitCode.ok);
+  return result(
+    ctx,
+    done,
+    blockers.length > 0 ? 'blocked' : 'planned',
+    blockers.length > 0 ? ExitCode.blocked : ExitCode.ok,
+  );
 }

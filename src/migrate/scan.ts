@@ -57,13 +57,19 @@ async function workflowVersions(store: Store): Promise<Map<string, string | stri
     let version = texts.get(k.version);
     if (version === undefined) texts.set(k.version, (version = k.version));
     const known = versions.get(k.uid);
-    versions.set(k.uid, known === undefined ? version : typeof known === 'string' ? [known, version] : [...known, version]);
+    versions.set(
+      k.uid,
+      known === undefined ? version : typeof known === 'string' ? [known, version] : [...known, version],
+    );
   }
   return versions;
 }
 
 /** The step table's distinct workflow ids: those of a workflow, and the dangling ones, each in code-point order. */
-async function stepParents(store: Store, versions: Map<string, unknown>): Promise<{ parents: string[]; dangling: string[] }> {
+async function stepParents(
+  store: Store,
+  versions: Map<string, unknown>,
+): Promise<{ parents: string[]; dangling: string[] }> {
   const ids = await store.stepWorkflowIds();
   return {
     parents: ids.filter((id) => versions.has(id)).sort(compareCodePoints),

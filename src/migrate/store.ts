@@ -78,13 +78,16 @@ export class Store {
     };
     if (spec !== null && typeof spec !== 'string') Object.assign(row, jsonText(spec));
     const fields = row as unknown as Record<string, unknown>;
-    for (let i = 0; i < this.stepOptional.length; i++) fields[(this.stepOptional[i] as [string, keyof StepRow])[1]] = text(r[5 + i]);
+    for (let i = 0; i < this.stepOptional.length; i++)
+      fields[(this.stepOptional[i] as [string, keyof StepRow])[1]] = text(r[5 + i]);
     row.version ??= '';
     return row;
   }
 
   async countSteps(): Promise<number> {
-    const [row] = await this.adapter.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM ??', [qualified(this.step)]);
+    const [row] = await this.adapter.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM ??', [
+      qualified(this.step),
+    ]);
     return Number(row?.n ?? 0);
   }
 
@@ -108,7 +111,14 @@ export class Store {
   }
 
   /** A lookup of these keys' rows in a table (see `DialectAdapter.keyLookup`). */
-  private lookup(list: string | [string, unknown[]], table: TableRef, columns: ColumnInfo[], names: string[], keys: string[][], lock = false) {
+  private lookup(
+    list: string | [string, unknown[]],
+    table: TableRef,
+    columns: ColumnInfo[],
+    names: string[],
+    keys: string[][],
+    lock = false,
+  ) {
     const key = names.map((n) => columns.find((c) => c.name === n) ?? { name: n, type: '' });
     const [sql, bindings] = typeof list === 'string' ? [list, []] : list;
     return this.adapter.keyLookup(sql, bindings, table, key, keys, lock && this.adapter.rowLocks);
@@ -119,7 +129,10 @@ export class Store {
   }
 
   /** The key columns and values of (uid, version) keys, without version where the table has none. */
-  private static keyed(keys: { uid: string; version: string }[], withVersion: boolean): { names: string[]; values: string[][] } {
+  private static keyed(
+    keys: { uid: string; version: string }[],
+    withVersion: boolean,
+  ): { names: string[]; values: string[][] } {
     return withVersion
       ? { names: ['uid', 'version'], values: keys.map((k) => [k.uid, k.version]) }
       : { names: ['uid'], values: keys.map((k) => [k.uid]) };
@@ -137,7 +150,10 @@ export class Store {
       const key = Store.keyed(keys.slice(i, i + KEYS_PER_LOOKUP), this.workflowHasVersion);
       const list = `${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
                     ${this.adapter.asJsonText('spec')} AS spec`;
-      for (const row of await this.queryLookup(this.lookup(list, this.workflow, this.workflowColumns, key.names, key.values, lock))) rows.push(row);
+      for (const row of await this.queryLookup(
+        this.lookup(list, this.workflow, this.workflowColumns, key.names, key.values, lock),
+      ))
+        rows.push(row);
     }
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
     const found = rows
@@ -151,13 +167,19 @@ export class Store {
    * Reads again, as bytes, the JSON of the rows whose text shows a U+FFFD, and marks those that
    * are not UTF-8 (SQLite). One query per batch, and only when such a row is in it.
    */
-  private async checkBytes(table: TableRef, hasVersion: boolean, rows: { uid: string; version: string; spec: string | null; specError?: string }[]): Promise<void> {
+  private async checkBytes(
+    table: TableRef,
+    hasVersion: boolean,
+    rows: { uid: string; version: string; spec: string | null; specError?: string }[],
+  ): Promise<void> {
     const suspects = rows.filter((r) => maybeReplaced(r.spec));
     if (suspects.length === 0 || !this.adapter.asJsonBytes) return;
     const key = Store.keyed(suspects, hasVersion);
     const list = `${this.adapter.asText('uid')} AS uid, ${hasVersion ? this.adapter.asText('version') : "''"} AS version,
                   ${this.adapter.asJsonBytes('spec')} AS spec`;
-    const bytes = await this.queryLookup(this.lookup(list, table, table === this.step ? this.stepColumns : this.workflowColumns, key.names, key.values));
+    const bytes = await this.queryLookup(
+      this.lookup(list, table, table === this.step ? this.stepColumns : this.workflowColumns, key.names, key.values),
+    );
     const byKey = new Map(bytes.map((b) => [JSON.stringify([String(b.uid), text(b.version) ?? '']), b.spec]));
     for (const row of suspects) {
       const read = jsonText(byKey.get(JSON.stringify([row.uid, hasVersion ? row.version : ''])));
@@ -172,10 +194,18 @@ export class Store {
    * `known` (another batch asks for it), and kept otherwise (no batch would find them).
    */
   async stepsFor(ids: string[], known: (id: string) => boolean): Promise<StepRow[]> {
-    const lookup = this.lookup(this.stepSelect, this.step, this.stepColumns, ['workflow_id'], ids.map((id) => [id]));
+    const lookup = this.lookup(
+      this.stepSelect,
+      this.step,
+      this.stepColumns,
+      ['workflow_id'],
+      ids.map((id) => [id]),
+    );
     const rows = await this.adapter.queryArrays(lookup.template, lookup.bindings);
     const wanted = new Set(ids);
-    const found = rows.map((r) => this.toStepRow(r)).filter((row) => wanted.has(row.workflowId ?? '') || !known(row.workflowId ?? ''));
+    const found = rows
+      .map((r) => this.toStepRow(r))
+      .filter((row) => wanted.has(row.workflowId ?? '') || !known(row.workflowId ?? ''));
     await this.checkBytes(this.step, this.stepHasVersion, found);
     return found;
   }
@@ -203,12 +233,24 @@ export class Store {
     const hasVersion = this.stepColumns.some((c) => c.name === 'version');
     for (let i = 0; i < keys.length; i += 500) {
       const key = Store.keyed(keys.slice(i, i + 500), hasVersion);
-      const rows = await this.queryLookup(this.lookup(select(this.stepColumns), this.step, this.stepColumns, key.names, key.values));
-      const mine = rows.filter((r) => wanted.has(JSON.stringify([String(r.uid), hasVersion ? text(r.version) ?? '' : ''])));
+      const rows = await this.queryLookup(
+        this.lookup(select(this.stepColumns), this.step, this.stepColumns, key.names, key.values),
+      );
+      const mine = rows.filter((r) =>
+        wanted.has(JSON.stringify([String(r.uid), hasVersion ? (text(r.version) ?? '') : ''])),
+      );
       const parents = mine.map((r) => text(r.name)).filter((n): n is string => n !== null);
       const labels =
         this.labels && parents.length > 0
-          ? await this.queryLookup(this.lookup(select(this.labels.columns), this.labels.ref, this.labels.columns, ['parent'], parents.map((p) => [p])))
+          ? await this.queryLookup(
+              this.lookup(
+                select(this.labels.columns),
+                this.labels.ref,
+                this.labels.columns,
+                ['parent'],
+                parents.map((p) => [p]),
+              ),
+            )
           : [];
       for (const row of mine) {
         out.push({
@@ -221,7 +263,8 @@ export class Store {
   }
 
   async writeSpecs(rows: SpecWrite[]): Promise<void> {
-    if (rows.length > 0) await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
+    if (rows.length > 0)
+      await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
   }
 }
 

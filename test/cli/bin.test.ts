@@ -32,10 +32,23 @@ describe('the installed command', () => {
   it('prints its version and help', async () => {
     const version = await runBin(['--version']);
     expect(version.code).toBe(0);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    expect(version.stdout.trim()).toBe(
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version,
+    );
     const help = await runBin(['--help']);
     expect(help.code).toBe(0);
-    for (const flag of ['--db', '--dry-run', '--on-conflict', '--skip-invalid', '--strict', '--json', '--report', '--step-table', '--schema', 'Exit codes']) {
+    for (const flag of [
+      '--db',
+      '--dry-run',
+      '--on-conflict',
+      '--skip-invalid',
+      '--strict',
+      '--json',
+      '--report',
+      '--step-table',
+      '--schema',
+      'Exit codes',
+    ]) {
       expect(help.stdout).toContain(flag);
     }
   });
@@ -166,7 +179,10 @@ describe('the installed command', () => {
   });
 
   it('runs through npx from the project', () => {
-    const run = spawnSync('npx', ['--no-install', 'stepcfg-migrate', '--version'], { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+    const run = spawnSync('npx', ['--no-install', 'stepcfg-migrate', '--version'], {
+      encoding: 'utf8',
+      cwd: new URL('../..', import.meta.url).pathname,
+    });
     expect(run.status).toBe(0);
     expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
@@ -177,7 +193,11 @@ function onTty(args: string[], env: Record<string, string> = {}): string {
   const out = join(dir(), `tty-${Math.random().toString(16).slice(2)}.txt`);
   const command = ['stty cols 120 rows 40;', process.execPath, BIN, ...args.map((a) => `'${a}'`)].join(' ');
   const { CI: _ci, ...outsideCi } = process.env; // ora stays still in CI, as it should
-  const run = spawnSync('script', ['-qec', command, out], { env: { ...outsideCi, ...env }, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync('script', ['-qec', command, out], {
+    env: { ...outsideCi, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   expect(run.status).toBe(0);
   return readFileSync(out, 'utf8');
 }

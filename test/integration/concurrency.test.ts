@@ -8,7 +8,14 @@ import mysql from 'mysql2/promise';
 import { expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { cli } from '../support/cli.js';
-import { createTestDatabase, dumpDatabase, readWorkflowSpecs, withDataset, type Dialect, type TestDatabase } from '../support/databases.js';
+import {
+  createTestDatabase,
+  dumpDatabase,
+  readWorkflowSpecs,
+  withDataset,
+  type Dialect,
+  type TestDatabase,
+} from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
@@ -55,7 +62,9 @@ async function withGenerated<T>(dialect: Dialect, steps: number, fn: (db: TestDa
  */
 async function controllerWritesDuringApply(db: TestDatabase): Promise<void> {
   const dialect = db.dialect;
-  const writer = spawn(process.execPath, [WRITER, dialect, db.url, '8', '10000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const writer = spawn(process.execPath, [WRITER, dialect, db.url, '8', '10000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   writer.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const written = new Promise<void>((resolve) => writer.on('close', () => resolve()));
@@ -63,7 +72,10 @@ async function controllerWritesDuringApply(db: TestDatabase): Promise<void> {
   const apply = await startBin(['--db', db.url, '--json', '--quiet', '--lock-timeout', '60']).done;
   await written;
   expect(apply.code, apply.stderr).toBe(0);
-  const { touched, inserted } = JSON.parse(out) as { touched: string[]; inserted: { name: string; workflow: string }[] };
+  const { touched, inserted } = JSON.parse(out) as {
+    touched: string[];
+    inserted: { name: string; workflow: string }[];
+  };
   expect(touched.length).toBeGreaterThan(20);
   const specs = new Map((await readWorkflowSpecs(db)).filter((s) => s.version === '1').map((s) => [s.uid, s.spec!]));
   for (const uid of touched) {
@@ -98,10 +110,16 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
       try {
         const before = await dumpDatabase(db, { exclude: () => false });
         const started = Date.now();
-        for (const args of [[], ['--rollback', '--yes'], ['--drop-table', '--yes', '--orphans-out', join(dir(), `lock-${dialect}.json`)]]) {
+        for (const args of [
+          [],
+          ['--rollback', '--yes'],
+          ['--drop-table', '--yes', '--orphans-out', join(dir(), `lock-${dialect}.json`)],
+        ]) {
           const run = await cli(['--db', db.url, '--lock-timeout', '0.5', ...args]);
           expect(run.code).toBe(4);
-          expect(run.stderr).toMatch(/another stepcfg-migrate run holds the lock \(run 0000aaaa-\S+ on host ops-host-7, pid 4242, started 2026-11-26T10:00:00.000Z[;)]/);
+          expect(run.stderr).toMatch(
+            /another stepcfg-migrate run holds the lock \(run 0000aaaa-\S+ on host ops-host-7, pid 4242, started 2026-11-26T10:00:00.000Z[;)]/,
+          );
           expect(run.stderr.trim().split('\n')).toHaveLength(1);
         }
         expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
@@ -123,12 +141,16 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
       try {
         await generateDatabase(single, 20_000);
         expect((await cli(['--db', single.url, '--quiet'])).code).toBe(0);
-        const [a, b] = [startBin(['--db', db.url, '--json', '--quiet']), startBin(['--db', db.url, '--json', '--quiet'])];
+        const [a, b] = [
+          startBin(['--db', db.url, '--json', '--quiet']),
+          startBin(['--db', db.url, '--json', '--quiet']),
+        ];
         const results = await Promise.all([a.done, b.done]);
         const folded = results.filter((r) => r.code === 0 && JSON.parse(r.stdout).summary.folded > 0);
         expect(folded).toHaveLength(1);
         const other = results.find((r) => r !== folded[0])!;
-        if (other.code === 0) expect(JSON.parse(other.stdout).summary).toMatchObject({ folded: 0, workflowsUpdated: 0 });
+        if (other.code === 0)
+          expect(JSON.parse(other.stdout).summary).toMatchObject({ folded: 0, workflowsUpdated: 0 });
         else expect(other.code).toBe(4);
         expect(await readWorkflowSpecs(db)).toEqual(await readWorkflowSpecs(single));
       } finally {
@@ -158,7 +180,13 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
       const before = await stateDigest(db);
       const err: Buffer[] = [];
       const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
-      const code = await main({ argv: ['--db', db.url, '--quiet'], env: {}, stdout: new PassThrough(), stderr, signal: AbortSignal.abort('SIGTERM') });
+      const code = await main({
+        argv: ['--db', db.url, '--quiet'],
+        env: {},
+        stdout: new PassThrough(),
+        stderr,
+        signal: AbortSignal.abort('SIGTERM'),
+      });
       expect(code).toBe(143);
       expect(Buffer.concat(err).toString()).toMatch(/interrupted by SIGTERM: .*nothing was written/);
       expect(await stateDigest(db)).toBe(before);
@@ -173,7 +201,14 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
         ['SIGINT', 130],
         ['SIGTERM', 143],
       ] as const) {
-        const run = startBin(['--db', db.url, '--drop-table', '--yes', '--orphans-out', join(dir(), `sig-${dialect}-${signal}.json`)]);
+        const run = startBin([
+          '--db',
+          db.url,
+          '--drop-table',
+          '--yes',
+          '--orphans-out',
+          join(dir(), `sig-${dialect}-${signal}.json`),
+        ]);
         await sleep(800);
         run.child.kill(signal);
         const ended = await run.done;
@@ -204,7 +239,9 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
           const run = await cli(['--db', db.url, '--batch-size', '20', '--lock-timeout', '1']);
           expect(run.code).toBe(1);
           expect(run.stderr.trim().split('\n')).toHaveLength(1);
-          expect(run.stderr).toMatch(/another session kept a lock on the tables for longer than --lock-timeout \(1 s\); nothing was written/);
+          expect(run.stderr).toMatch(
+            /another session kept a lock on the tables for longer than --lock-timeout \(1 s\); nothing was written/,
+          );
         } finally {
           await holder.rollback();
         }
@@ -219,9 +256,20 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
         const run = startBin(['--db', db.url, '--batch-size', '200']);
         await sleep(1000);
         if (dialect === 'postgres') {
-          await db.knex().raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'stepcfg-migrate%' AND datname = ?", [db.name]);
+          await db
+            .knex()
+            .raw(
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'stepcfg-migrate%' AND datname = ?",
+              [db.name],
+            );
         } else {
-          const rows = (await db.knex().raw('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [db.name]))[0];
+          const rows = (
+            await db
+              .knex()
+              .raw('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [
+                db.name,
+              ])
+          )[0];
           for (const row of rows) await db.knex().raw(`KILL ${Number(row.id)}`);
         }
         const ended = await run.done;
@@ -233,5 +281,4 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
       });
     });
   }
-
 });

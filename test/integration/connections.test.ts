@@ -5,14 +5,25 @@ import { join, relative } from 'node:path';
 import mysql from 'mysql2/promise';
 import { expect, it, type TestContext } from 'vitest';
 import { cli, runBin } from '../support/cli.js';
-import { createTestDatabase, dumpDatabase, readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
+import {
+  createTestDatabase,
+  dumpDatabase,
+  readWorkflowSpecs,
+  withDataset,
+  type TestDatabase,
+} from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 
 /** A session variable's value in a new session of this MySQL/MariaDB URL's account. */
 async function mysqlSessionValue(url: string, variable: string): Promise<string> {
   const u = new URL(url);
-  const connection = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: u.username, database: u.pathname.slice(1) });
+  const connection = await mysql.createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: u.username,
+    database: u.pathname.slice(1),
+  });
   try {
     const [rows] = await connection.query(`SELECT @@SESSION.${variable} AS value`);
     return String((rows as { value: unknown }[])[0]?.value);
@@ -26,7 +37,12 @@ async function mysqlSessionValue(url: string, variable: string): Promise<string>
  * `SET SESSION <setting>`, through init_connect (which does not run for the root account, and
  * changes nothing for any other), and the value of `variable` in such a session.
  */
-async function withAccountSetting(db: TestDatabase, variable: string, setting: string, fn: (url: string, value: string) => Promise<void>): Promise<void> {
+async function withAccountSetting(
+  db: TestDatabase,
+  variable: string,
+  setting: string,
+  fn: (url: string, value: string) => Promise<void>,
+): Promise<void> {
   const k = db.knex();
   const user = unique();
   const [[{ previous }]] = await k.raw('SELECT @@GLOBAL.init_connect AS previous');
@@ -87,7 +103,6 @@ async function withReadOnlyUser(db: TestDatabase, fn: (url: string) => Promise<v
 }
 
 describeEachDialect('connections and names', (dialect, need) => {
-
   it('accepts every URL form of its dialect, and the STEPCFG_DB_URL / CTRL_DB_PATH defaults', async (ctx) => {
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
@@ -98,7 +113,10 @@ describeEachDialect('connections and names', (dialect, need) => {
         expect(run.json().database.dialect).toBe(dialect);
         expect(run.json().summary.folded).toBe(22);
       }
-      const fromEnv = await cli(['--dry-run', '--json'], { STEPCFG_DB_URL: db.url, CTRL_DB_PATH: '/nonexistent/sql.db' });
+      const fromEnv = await cli(['--dry-run', '--json'], {
+        STEPCFG_DB_URL: db.url,
+        CTRL_DB_PATH: '/nonexistent/sql.db',
+      });
       expect(fromEnv.code).toBe(0);
       const fromCtrl = await cli(['--dry-run', '--json'], { CTRL_DB_PATH: urlForms(db).at(-1) });
       expect(fromCtrl.code).toBe(0);
@@ -141,62 +159,70 @@ describeEachDialect('connections and names', (dialect, need) => {
   const servers = (name: string, fn: (ctx: TestContext) => Promise<void>) => {
     if (dialect !== 'sqlite') it(name, fn);
   };
-  servers('dry run and status work for a read-only account; apply with it fails cleanly and writes nothing', async (ctx) => {
-    need(ctx);
-    await withDataset(dialect, 'sample', async (db) => {
-      await withReadOnlyUser(db, async (url) => {
-        const before = await dumpDatabase(db, { exclude: () => false });
-        const dry = await cli(['--db', url, '--dry-run', '--json', '--quiet']);
-        expect(dry.stderr).toBe('');
-        expect(dry.code).toBe(0);
-        expect((await cli(['status', '--db', url])).code).toBe(3);
-        const apply = await cli(['--db', url]);
-        expect(apply.code).toBe(1);
-        expect(apply.stderr).toMatch(/may not UPDATE|denied/);
-        expect(apply.stderr.trim().split('\n')).toHaveLength(1);
-        expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+  servers(
+    'dry run and status work for a read-only account; apply with it fails cleanly and writes nothing',
+    async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        await withReadOnlyUser(db, async (url) => {
+          const before = await dumpDatabase(db, { exclude: () => false });
+          const dry = await cli(['--db', url, '--dry-run', '--json', '--quiet']);
+          expect(dry.stderr).toBe('');
+          expect(dry.code).toBe(0);
+          expect((await cli(['status', '--db', url])).code).toBe(3);
+          const apply = await cli(['--db', url]);
+          expect(apply.code).toBe(1);
+          expect(apply.stderr).toMatch(/may not UPDATE|denied/);
+          expect(apply.stderr.trim().split('\n')).toHaveLength(1);
+          expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+        });
       });
-    });
-  });
+    },
+  );
 
-  servers("the server's time limits (a statement's, a pause in a transaction): one line that names the limit, exit 1, nothing written", async (ctx) => {
-    need(ctx);
-    const db = await createTestDatabase(dialect);
-    let cleanup = async () => {};
-    try {
-      await generateDatabase(db, 10_000);
-      const k = db.knex();
-      const before = await dumpDatabase(db, { exclude: () => false });
-      let run;
-      if (dialect === 'postgres') {
-        // A limit for the tool's session only; at 1 ms some statement of a 10,000-row apply passes it.
-        run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c idle_in_transaction_session_timeout=1' });
-        // The server ends the session; its reason, not the lost connection, is named.
-        expect(run.stderr).toMatch(/ended the session at idle_in_transaction_session_timeout.*PGOPTIONS='-c idle_in_transaction_session_timeout=0'/);
+  servers(
+    "the server's time limits (a statement's, a pause in a transaction): one line that names the limit, exit 1, nothing written",
+    async (ctx) => {
+      need(ctx);
+      const db = await createTestDatabase(dialect);
+      let cleanup = async () => {};
+      try {
+        await generateDatabase(db, 10_000);
+        const k = db.knex();
+        const before = await dumpDatabase(db, { exclude: () => false });
+        let run;
+        if (dialect === 'postgres') {
+          // A limit for the tool's session only; at 1 ms some statement of a 10,000-row apply passes it.
+          run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c idle_in_transaction_session_timeout=1' });
+          // The server ends the session; its reason, not the lost connection, is named.
+          expect(run.stderr).toMatch(
+            /ended the session at idle_in_transaction_session_timeout.*PGOPTIONS='-c idle_in_transaction_session_timeout=0'/,
+          );
+          expect(run.code).toBe(1);
+          expect(run.stderr.trim().split('\n')).toHaveLength(1);
+          run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c statement_timeout=1' });
+          expect(run.stderr).toMatch(/cancelled a statement at statement_timeout.*PGOPTIONS='-c statement_timeout=0'/);
+        } else {
+          // MariaDB: a limit for the account (MySQL's max_execution_time limits only SELECT).
+          const user = unique();
+          await k.raw(`CREATE USER ?@'%' WITH MAX_STATEMENT_TIME 0.001`, [user]);
+          cleanup = async () => void (await k.raw(`DROP USER ?@'%'`, [user]));
+          await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
+          const u = new URL(db.url);
+          u.username = user;
+          run = await runBin(['--db', u.toString(), '--yes']);
+          expect(run.stderr).toMatch(/stopped a statement at max_statement_time/);
+        }
         expect(run.code).toBe(1);
         expect(run.stderr.trim().split('\n')).toHaveLength(1);
-        run = await runBin(['--db', db.url, '--yes'], { PGOPTIONS: '-c statement_timeout=1' });
-        expect(run.stderr).toMatch(/cancelled a statement at statement_timeout.*PGOPTIONS='-c statement_timeout=0'/);
-      } else {
-        // MariaDB: a limit for the account (MySQL's max_execution_time limits only SELECT).
-        const user = unique();
-        await k.raw(`CREATE USER ?@'%' WITH MAX_STATEMENT_TIME 0.001`, [user]);
-        cleanup = async () => void (await k.raw(`DROP USER ?@'%'`, [user]));
-        await k.raw(`GRANT ALL ON ??.* TO ?@'%'`, [db.name, user]);
-        const u = new URL(db.url);
-        u.username = user;
-        run = await runBin(['--db', u.toString(), '--yes']);
-        expect(run.stderr).toMatch(/stopped a statement at max_statement_time/);
+        expect(run.stderr).toMatch(/nothing was written/);
+        expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+      } finally {
+        await cleanup();
+        await db.drop();
       }
-      expect(run.code).toBe(1);
-      expect(run.stderr.trim().split('\n')).toHaveLength(1);
-      expect(run.stderr).toMatch(/nothing was written/);
-      expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
-    } finally {
-      await cleanup();
-      await db.drop();
-    }
-  });
+    },
+  );
 
   if (dialect === 'postgres') {
     it("a database set to another DateStyle: items are still appended in their rows' created order", async (ctx) => {
@@ -238,7 +264,11 @@ describeEachDialect('connections and names', (dialect, need) => {
         const k = db.knex();
         const tricky = String.raw`{"note": "a \"quoted\" word, a back\\slash and a tab\t", "n": 1}`;
         // A workflow that has step rows to fold.
-        const [workflow] = await k('workflow').select('uid').whereIn('uid', k('step_configuration').select('workflow_id')).orderBy('uid').limit(1);
+        const [workflow] = await k('workflow')
+          .select('uid')
+          .whereIn('uid', k('step_configuration').select('workflow_id'))
+          .orderBy('uid')
+          .limit(1);
         await k('workflow').update({ spec: tricky }).where({ uid: workflow.uid });
         const before = await dumpDatabase(db);
         const setting = "sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')";
@@ -249,7 +279,8 @@ describeEachDialect('connections and names', (dialect, need) => {
           expect(apply.code).toBe(0);
           const after = (await readWorkflowSpecs(db)).filter((w) => w.uid === workflow.uid);
           expect(after.length).toBeGreaterThan(0);
-          for (const w of after) expect(w.spec?.startsWith(tricky.slice(0, -1) + ', "step_configurations": [')).toBe(true);
+          for (const w of after)
+            expect(w.spec?.startsWith(tricky.slice(0, -1) + ', "step_configurations": [')).toBe(true);
           expect((await cli(['status', '--db', url])).code).toBe(0);
           const rollback = await cli(['--db', url, '--rollback', '--yes', '--quiet']);
           expect(rollback.stderr).toBe('');
@@ -267,7 +298,17 @@ describeEachDialect('connections and names', (dialect, need) => {
           expect(value).toBe('0');
           const orphansOut = join(tmpdir(), `stepcfg-autocommit-${process.pid}-${randomBytes(3).toString('hex')}.json`);
           try {
-            const apply = await cli(['--db', url, '--drop-table', '--yes', '--skip-invalid', '--orphans-out', orphansOut, '--json', '--quiet']);
+            const apply = await cli([
+              '--db',
+              url,
+              '--drop-table',
+              '--yes',
+              '--skip-invalid',
+              '--orphans-out',
+              orphansOut,
+              '--json',
+              '--quiet',
+            ]);
             expect(apply.stderr).toBe('');
             expect(apply.code).toBe(0);
           } finally {
@@ -310,7 +351,10 @@ describeEachDialect('connections and names', (dialect, need) => {
           await cli(['--db', u.toString(), '--dry-run', '--verbose']),
           await cli(['--db', u.toString(), '--json', '--report', report]),
           await runBin(['--db', u.toString().replace(secret, 'wrong-' + secret), '--json']),
-          await runBin(['--db', `${u.protocol}//${u.username}@127.0.0.1:1/x`], { PGPASSWORD: secret, MYSQL_PWD: secret }),
+          await runBin(['--db', `${u.protocol}//${u.username}@127.0.0.1:1/x`], {
+            PGPASSWORD: secret,
+            MYSQL_PWD: secret,
+          }),
         ];
         expect(runs[1]!.code).toBe(0);
         expect(runs[2]!.code).toBe(dialect === 'postgres' ? 0 : 1);

@@ -16,7 +16,10 @@ function lineDiff(before: string, after: string): { removed: string[]; added: st
 }
 
 /** Loads `sample`, dumps it (twice: dumping changes nothing, no counter moves), applies the change, dumps again. */
-async function dumpsAround(dialect: Dialect, change: (db: TestDatabase) => Promise<void>): Promise<{ before: string; after: string }> {
+async function dumpsAround(
+  dialect: Dialect,
+  change: (db: TestDatabase) => Promise<void>,
+): Promise<{ before: string; after: string }> {
   return withDataset(dialect, 'sample', async (db) => {
     const before = await dumpDatabase(db);
     expect(await dumpDatabase(db)).toBe(before);
@@ -31,9 +34,10 @@ async function dumpsAround(dialect: Dialect, change: (db: TestDatabase) => Promi
  */
 async function recreateSqliteTable(db: TestDatabase, table: string, edit = (sql: string) => sql): Promise<void> {
   const k = db.knex();
-  const objects = (await k.raw('SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql NOT NULL ORDER BY rowid', [
-    table,
-  ])) as Array<{ type: string; sql: string }>;
+  const objects = (await k.raw(
+    'SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql NOT NULL ORDER BY rowid',
+    [table],
+  )) as Array<{ type: string; sql: string }>;
   const stash = 'stepcfg_migrate_test_stash';
   await k.transaction(async (trx) => {
     await trx.raw('CREATE TABLE ?? AS SELECT * FROM ??', [stash, table]);
@@ -102,7 +106,8 @@ describeEachDialect('canonical dump', (dialect, need) => {
     const nullable = await dumpsAround(dialect, async (db) => {
       const edit = (sql: string) => sql.replace('project_id VARCHAR(64) NOT NULL,', 'project_id VARCHAR(64),');
       if (dialect === 'sqlite') await recreateSqliteTable(db, STEP, edit);
-      else if (dialect === 'postgres') await db.knex().raw('ALTER TABLE ?? ALTER COLUMN ?? DROP NOT NULL', [STEP, 'project_id']);
+      else if (dialect === 'postgres')
+        await db.knex().raw('ALTER TABLE ?? ALTER COLUMN ?? DROP NOT NULL', [STEP, 'project_id']);
       else await db.knex().raw('ALTER TABLE ?? MODIFY ?? VARCHAR(64) NULL', [STEP, 'project_id']);
     });
 
@@ -123,7 +128,7 @@ describeEachDialect('canonical dump', (dialect, need) => {
   });
 
   if (dialect === 'sqlite') {
-    it('(b) on SQLite: the dump sees an AUTOINCREMENT table\'s sqlite_sequence row', async (ctx) => {
+    it("(b) on SQLite: the dump sees an AUTOINCREMENT table's sqlite_sequence row", async (ctx) => {
       need(ctx);
       await withDataset(dialect, 'sample', async (db) => {
         await db.knex().raw('CREATE TABLE probe_autoinc (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)');
@@ -148,7 +153,9 @@ describeEachDialect('canonical dump', (dialect, need) => {
         expect(sqliteDotDump(db.url, [STEP, LABELS])).toBe(asAfterSqliteRename(dotBefore));
         const { removed, added } = lineDiff(before, await dumpDatabase(db));
         expect(removed).toHaveLength(9);
-        expect(added).toEqual(removed.map((line) => line.replace(/(TABLE|ON|REFERENCES) (step_configuration(?:_labels)?) /, '$1 "$2" ')));
+        expect(added).toEqual(
+          removed.map((line) => line.replace(/(TABLE|ON|REFERENCES) (step_configuration(?:_labels)?) /, '$1 "$2" ')),
+        );
       });
     });
 

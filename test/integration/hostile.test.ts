@@ -15,23 +15,31 @@ const LONG_NAME = ('é-名-' + 'n'.repeat(60)).repeat(4).slice(0, 255);
 const ROWS: { name: string; spec: string }[] = [
   { name: 'big-kwargs', spec: `{"step_name": "S", "kwargs": {"blob": "${MB10}"}}` },
   { name: 'deep-kwargs', spec: `{"step_name": "S", "kwargs": {"deep": ${DEEP}}}` },
-  { name: 'proto-keys', spec: '{"step_name": "S", "kwargs": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}}' },
+  {
+    name: 'proto-keys',
+    spec: '{"step_name": "S", "kwargs": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}}',
+  },
   { name: LONG_NAME, spec: '{"step_name": "S", "kwargs": {}}' },
-  { name: 'huge-numbers', spec: '{"step_name": "S", "kwargs": {"n": 123456789012345678901234567890, "f": 1.00000000000000000001, "e": -1E-400}}' },
+  {
+    name: 'huge-numbers',
+    spec: '{"step_name": "S", "kwargs": {"n": 123456789012345678901234567890, "f": 1.00000000000000000001, "e": -1E-400}}',
+  },
   { name: 'duplicate-keys', spec: '{"step_name": "S", "kwargs": {"a": 1, "b": 2, "a": 3}, "step_name": "T"}' },
 ];
 
 async function insertStep(db: TestDatabase, n: number, name: string, spec: unknown): Promise<boolean> {
   try {
-    await db.knex()('step_configuration').insert({
-      project_id: 'p-empty',
-      workflow_id: 'wf-empty',
-      version: '1',
-      uid: `sc-hostile-${n}`,
-      name,
-      created: `2025-01-01 00:00:${String(n).padStart(2, '0')}`,
-      spec,
-    });
+    await db
+      .knex()('step_configuration')
+      .insert({
+        project_id: 'p-empty',
+        workflow_id: 'wf-empty',
+        version: '1',
+        uid: `sc-hostile-${n}`,
+        name,
+        created: `2025-01-01 00:00:${String(n).padStart(2, '0')}`,
+        spec,
+      });
     return true;
   } catch {
     return false; // the database itself refuses such a value: it cannot be in a controller's table
@@ -46,7 +54,11 @@ const dir = tempDir('stepcfg-hostile-');
  */
 async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   const k = db.knex();
-  const [wf] = await k('workflow').select('uid', 'project_id', 'owner_id').whereIn('uid', k('step_configuration').select('workflow_id')).orderBy('uid').limit(1);
+  const [wf] = await k('workflow')
+    .select('uid', 'project_id', 'owner_id')
+    .whereIn('uid', k('step_configuration').select('workflow_id'))
+    .orderBy('uid')
+    .limit(1);
   const step = (workflowId: string, name: string) =>
     k('step_configuration').insert({
       project_id: wf.project_id,
@@ -90,7 +102,9 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   // Every row accounted for once: folded, orphan or invalid.
   expect(report.summary.stepRows).toBe(n);
   expect(report.summary.folded + report.summary.orphans + report.summary.invalid).toBe(n);
-  const orphans = new Map(report.orphans.map((o: { name: string; workflowId: string; reason: string }) => [o.name, [o.workflowId, o.reason]]));
+  const orphans = new Map(
+    report.orphans.map((o: { name: string; workflowId: string; reason: string }) => [o.name, [o.workflowId, o.reason]]),
+  );
   expect(orphans.get('upper-case-id')).toEqual([wf.uid.toUpperCase(), 'workflow_not_found']);
   expect(orphans.get('trailing-spaces-id')).toEqual([`${wf.uid}  `, 'workflow_not_found']);
   expect(orphans.get('dangling-case-id')).toEqual(['ZZ-CASE', 'workflow_not_found']);
@@ -99,7 +113,9 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   expect(report.orphans).toHaveLength(orphans.size); // none twice
   expect((await readWorkflowSpecs(db)).find((w) => w.uid === 'Ab-Case')?.spec).toContain('{"name": "a3-exact"');
   const spec = (await readWorkflowSpecs(db)).find((w) => w.uid === 'Zz-Case')?.spec;
-  expect(spec).toBe('{"branch": "main", "step_configurations": [{"name": "exact-case-id", "step_name": "S", "branch": "default", "kwargs": {}}]}');
+  expect(spec).toBe(
+    '{"branch": "main", "step_configurations": [{"name": "exact-case-id", "step_name": "S", "branch": "default", "kwargs": {}}]}',
+  );
   for (const w of (await readWorkflowSpecs(db)).filter((w) => w.uid === wf.uid)) {
     expect(w.spec).not.toContain('upper-case-id');
     expect(w.spec).not.toContain('trailing-spaces-id');
@@ -116,12 +132,16 @@ describeEachDialect('hostile data', (dialect, need) => {
       expect(stored).toEqual(ROWS.map((r) => r.name).filter((n) => dialect !== 'mysql' || n !== 'deep-kwargs'));
       if (dialect === 'sqlite') {
         // Bytes no JSON writer produces: a raw NUL in a string, and bytes that are not UTF-8.
-        await db.knex().raw(
-          "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
-        );
-        await db.knex().raw(
-          "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
-        );
+        await db
+          .knex()
+          .raw(
+            "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
+          );
+        await db
+          .knex()
+          .raw(
+            "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
+          );
       }
       const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);
       expect(run.stderr).toBe('');
@@ -141,19 +161,30 @@ describeEachDialect('hostile data', (dialect, need) => {
         const items = new Map<string, string>();
         // Items are written in json.dumps style: `{"name": …, "step_name": …, "branch": …, "kwargs": …}`.
         for (const name of stored) {
-          const start = spec.indexOf(`{"name": ${JSON.stringify(name).replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))}`);
+          const start = spec.indexOf(
+            `{"name": ${JSON.stringify(name).replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))}`,
+          );
           expect(start, name).toBeGreaterThan(0);
           items.set(name, spec.slice(start, start + 300));
         }
         expect(spec).toContain(`"kwargs": {"blob": "${MB10}"}}`);
         if (stored.includes('deep-kwargs')) expect(spec).toContain(`"kwargs": {"deep": ${DEEP}}}`);
-        expect(items.get('proto-keys')).toContain('"kwargs": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}}');
-        expect(items.get('huge-numbers')).toContain('"kwargs": {"n": 123456789012345678901234567890, "f": 1.00000000000000000001, "e": -1E-400}}');
+        expect(items.get('proto-keys')).toContain(
+          '"kwargs": {"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}}}',
+        );
+        expect(items.get('huge-numbers')).toContain(
+          '"kwargs": {"n": 123456789012345678901234567890, "f": 1.00000000000000000001, "e": -1E-400}}',
+        );
         // As Python's json.loads reads it: the last "a" and the last "step_name" win, at their first place.
-        expect(items.get('duplicate-keys')).toContain('"step_name": "T", "branch": "default", "kwargs": {"a": 3, "b": 2}}');
+        expect(items.get('duplicate-keys')).toContain(
+          '"step_name": "T", "branch": "default", "kwargs": {"a": 3, "b": 2}}',
+        );
       }
       expect((await cli(['status', '--db', db.url, '--skip-invalid'])).code).toBe(2); // status judges strictly
-      expect((await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet'])).json().summary).toMatchObject({ folded: 0, unchanged: stored.length });
+      expect((await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet'])).json().summary).toMatchObject({
+        folded: 0,
+        unchanged: stored.length,
+      });
     });
   }, 120_000);
 
@@ -167,8 +198,12 @@ describeEachDialect('hostile data', (dialect, need) => {
       need(ctx);
       await withDataset(dialect, 'sample', async (db) => {
         const k = db.knex();
-        await k.raw("CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
-        await k.raw('ALTER TABLE step_configuration ALTER COLUMN workflow_id TYPE varchar(64) COLLATE case_insensitive');
+        await k.raw(
+          "CREATE COLLATION case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+        );
+        await k.raw(
+          'ALTER TABLE step_configuration ALTER COLUMN workflow_id TYPE varchar(64) COLLATE case_insensitive',
+        );
         await idsThatDifferOnlyByCase(db);
       });
     });
@@ -193,8 +228,14 @@ describeEachDialect('hostile data', (dialect, need) => {
         const apply = asNobody(['--db', file]);
         expect(apply.status).toBe(1);
         expect(apply.stderr.trim().split('\n')).toHaveLength(1);
-        expect(apply.stderr).toMatch(/^stepcfg-migrate: error: preflight failed: the database file is not writable: .*readonly\.db/);
-        expect(spawnSync('sqlite3', [file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stepcfg%'"], { encoding: 'utf8' }).stdout.trim()).toBe('0');
+        expect(apply.stderr).toMatch(
+          /^stepcfg-migrate: error: preflight failed: the database file is not writable: .*readonly\.db/,
+        );
+        expect(
+          spawnSync('sqlite3', [file, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'stepcfg%'"], {
+            encoding: 'utf8',
+          }).stdout.trim(),
+        ).toBe('0');
       });
     });
   }

@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import {
-  dumpDatabase,
-  listTables,
-  readWorkflowSpecs,
-  withDataset,
-  type TestDatabase,
-} from '../support/databases.js';
+import { dumpDatabase, listTables, readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 
 /** The dump of everything but the workflow table's spec column and the tool's own tables. */
@@ -61,7 +55,16 @@ describeEachDialect('migration', (dialect, need) => {
       expect(done.summary).toEqual(planned.summary);
       expect(done.workflows).toEqual(planned.workflows);
       expect(done.orphans).toEqual(planned.orphans);
-      expect(done.summary).toMatchObject({ stepRows: 25, folded: 22, unchanged: 0, workflowsUpdated: 7, orphans: 3, conflicts: 0, invalid: 0, tableDropped: false });
+      expect(done.summary).toMatchObject({
+        stepRows: 25,
+        folded: 22,
+        unchanged: 0,
+        workflowsUpdated: 7,
+        orphans: 3,
+        conflicts: 0,
+        invalid: 0,
+        tableDropped: false,
+      });
     });
   });
 
@@ -75,7 +78,12 @@ describeEachDialect('migration', (dialect, need) => {
       expect(await dumpAllButSpecs(db)).toBe(before);
       const specsAfter = await readWorkflowSpecs(db);
       const changed = specsAfter.filter((s, i) => s.spec !== specsBefore[i]!.spec).map((s) => `${s.uid}/${s.version}`);
-      expect(changed.sort()).toEqual(first.json().workflows.map((w: any) => `${w.uid}/${w.version}`).sort());
+      expect(changed.sort()).toEqual(
+        first
+          .json()
+          .workflows.map((w: any) => `${w.uid}/${w.version}`)
+          .sort(),
+      );
 
       const afterFirst = await dumpDatabase(db);
       const second = await cli(['--db', db.url, '--json']);
@@ -95,7 +103,14 @@ describeEachDialect('migration', (dialect, need) => {
       const run = await cli(['--db', db.url, '--json']);
       expect(run.code).toBe(0);
       const report = run.json();
-      expect(report.summary).toMatchObject({ stepRows: 22, folded: 19, unchanged: 1, orphans: 2, conflicts: 0, invalid: 0 });
+      expect(report.summary).toMatchObject({
+        stepRows: 22,
+        folded: 19,
+        unchanged: 1,
+        orphans: 2,
+        conflicts: 0,
+        invalid: 0,
+      });
       expect(report.orphans.map((o: any) => [o.uid, o.reason, o.workflowId])).toEqual([
         ['sc-orphan-dangling', 'workflow_not_found', 'wf-deleted'],
         ['sc-orphan-null', 'no_workflow_id', null],
@@ -118,7 +133,11 @@ describeEachDialect('migration', (dialect, need) => {
               'RetrieverStep',
               '{"greeting": "caf\\u00e9", "lang": "\\u4e2d\\u6587", "emoji": "\\ud83d\\ude00", "cl\\u00e9": "valeur"}',
             ),
-            item('"proto-keys"', 'Guardrail', '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "toString": "nope"}'),
+            item(
+              '"proto-keys"',
+              'Guardrail',
+              '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}, "toString": "nope"}',
+            ),
           ].join(', ') +
           ']}',
       );
@@ -143,10 +162,16 @@ describeEachDialect('migration', (dialect, need) => {
 
       const jsonNullItem = item('"jsonnull-step"', 'LLMStep', '{"k": 2}');
       expect(await specOf(db, 'wf-jsonnull')).toBe(`{"step_configurations": [${jsonNullItem}]}`);
-      expect(await specOf(db, 'wf-sqlnull')).toBe(`{"step_configurations": [${item('"sqlnull-step"', 'LLMStep', '{"k": 1}')}]}`);
+      expect(await specOf(db, 'wf-sqlnull')).toBe(
+        `{"step_configurations": [${item('"sqlnull-step"', 'LLMStep', '{"k": 1}')}]}`,
+      );
 
       const existing = JSON.parse((await specOf(db, 'wf-existing'))!);
-      expect(existing.step_configurations.map((i: any) => i.name)).toEqual(['manual-item', 'existing-same', 'existing-new']);
+      expect(existing.step_configurations.map((i: any) => i.name)).toEqual([
+        'manual-item',
+        'existing-same',
+        'existing-new',
+      ]);
       expect(existing.configuration).toEqual({ x: 1 });
 
       const v1 = JSON.parse((await specOf(db, 'wf-multi', '1'))!);
@@ -242,7 +267,10 @@ describeEachDialect('migration', (dialect, need) => {
       const [row] = await db.knex()('step_configuration').whereNotNull('workflow_id').orderBy('uid').limit(1);
       const spec = typeof row.spec === 'string' ? JSON.parse(row.spec) : row.spec;
       spec.kwargs = { ...(spec.kwargs ?? {}), edited: true };
-      await db.knex()('step_configuration').where({ uid: row.uid, version: row.version }).update({ spec: JSON.stringify(spec) });
+      await db
+        .knex()('step_configuration')
+        .where({ uid: row.uid, version: row.version })
+        .update({ spec: JSON.stringify(spec) });
       const drift = await cli(['status', '--db', db.url, '--json']);
       expect(drift.code).toBe(3);
       expect(drift.json().status.mismatched).toBeGreaterThanOrEqual(1);
@@ -250,19 +278,25 @@ describeEachDialect('migration', (dialect, need) => {
     });
   });
 
-  it('a database error in the middle of the writes leaves nothing behind, not even the tool\'s tables', async (ctx) => {
+  it("a database error in the middle of the writes leaves nothing behind, not even the tool's tables", async (ctx) => {
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
       const k = db.knex();
       // A trigger that refuses to update one workflow row: the fold fails after other rows were written.
       const victim = (await readWorkflowSpecs(db)).at(-1)!.uid;
       if (dialect === 'sqlite') {
-        await k.raw(`CREATE TRIGGER refuse BEFORE UPDATE ON workflow WHEN OLD.uid = '${victim}' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+        await k.raw(
+          `CREATE TRIGGER refuse BEFORE UPDATE ON workflow WHEN OLD.uid = '${victim}' BEGIN SELECT RAISE(ABORT, 'refused'); END`,
+        );
       } else if (dialect === 'postgres') {
-        await k.raw(`CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
+        await k.raw(
+          `CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+        );
         await k.raw('CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW EXECUTE FUNCTION refuse()');
       } else {
-        await k.raw(`CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`);
+        await k.raw(
+          `CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`,
+        );
       }
       const before = await dumpDatabase(db, { exclude: () => false });
       const run = await cli(['--db', db.url, '--batch-size', '1']);

@@ -14,7 +14,11 @@ const STEPS = 10_000;
 const BATCH = 50;
 const TABLES = ['step_configuration', 'step_configuration_labels', 'workflow'];
 /** The rows of each table in the generated data: 10 step rows per workflow, 10% of workflows with two version rows. */
-const ROWS: Record<string, number> = { step_configuration: STEPS, step_configuration_labels: STEPS / 50, workflow: (STEPS / 10) * 1.1 };
+const ROWS: Record<string, number> = {
+  step_configuration: STEPS,
+  step_configuration_labels: STEPS / 50,
+  workflow: (STEPS / 10) * 1.1,
+};
 
 interface TableScans {
   table: string;
@@ -27,7 +31,10 @@ interface TableScans {
 /** Waits until no session but this one is on the database: a session's counters are flushed when it ends. */
 async function othersGone(k: Knex, db: TestDatabase): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const { rows } = await k.raw('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()', [db.name]);
+    const { rows } = await k.raw(
+      'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()',
+      [db.name],
+    );
     if (Number(rows[0].n) === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -40,7 +47,12 @@ async function scans(k: Knex): Promise<TableScans[]> {
     'SELECT relname AS table, seq_scan AS seq, coalesce(idx_scan, 0) AS idx, coalesce(idx_tup_fetch, 0) AS fetched FROM pg_stat_user_tables WHERE relname IN (?, ?, ?) ORDER BY relname',
     TABLES,
   );
-  return rows.map((r: Record<string, string>) => ({ table: r.table as string, seq: Number(r.seq), idx: Number(r.idx), fetched: Number(r.fetched) }));
+  return rows.map((r: Record<string, string>) => ({
+    table: r.table as string,
+    seq: Number(r.seq),
+    idx: Number(r.idx),
+    fetched: Number(r.fetched),
+  }));
 }
 
 // PostgreSQL only: SQLite's planner assumes indexes are selective when it has no statistics, and
@@ -68,11 +80,22 @@ describe('a PostgreSQL database whose tables have no planner statistics (autovac
       expect(Number(analyzed.rows[0].n)).toBe(0);
       await k.destroy();
       await othersGone(stats, db);
-      for (const table of TABLES) await stats.raw('SELECT pg_stat_reset_single_table_counters(CAST(? AS regclass))', [table]);
+      for (const table of TABLES)
+        await stats.raw('SELECT pg_stat_reset_single_table_counters(CAST(? AS regclass))', [table]);
 
       // The orphans export reads the orphans' label rows too: by `parent`, which no index leads with.
       const orphansOut = join(dir(), 'orphans.json');
-      const run = await cli(['--db', db.url, '--json', '--quiet', '--yes', '--batch-size', String(BATCH), '--orphans-out', orphansOut]);
+      const run = await cli([
+        '--db',
+        db.url,
+        '--json',
+        '--quiet',
+        '--yes',
+        '--batch-size',
+        String(BATCH),
+        '--orphans-out',
+        orphansOut,
+      ]);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       expect(run.json().summary.folded).toBe(STEPS - STEPS / 100);

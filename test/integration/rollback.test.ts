@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { datasetRows } from '../support/datasets.js';
-import { dumpDatabase, listTables, readWorkflowSpecs, sqliteDotDump, withDataset, type TestDatabase } from '../support/databases.js';
+import {
+  dumpDatabase,
+  listTables,
+  readWorkflowSpecs,
+  sqliteDotDump,
+  withDataset,
+  type TestDatabase,
+} from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -79,9 +86,12 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', file]);
       const exported = JSON.parse(readFileSync(file, 'utf8'));
       const source = datasetRows('sample', dialect);
-      const orphanUids = source.step_configuration!.filter((s) => !source.workflow!.some((w) => w.uid === s.workflow_id)).map((s) => s.uid);
+      const orphanUids = source
+        .step_configuration!.filter((s) => !source.workflow!.some((w) => w.uid === s.workflow_id))
+        .map((s) => s.uid);
       expect(exported.rows.map((r: any) => r.columns.uid).sort()).toEqual(orphanUids.sort());
-      const labelsOf = (name: unknown) => source.step_configuration_labels!.filter((l) => l.parent === name).map((l) => String(l.uid));
+      const labelsOf = (name: unknown) =>
+        source.step_configuration_labels!.filter((l) => l.parent === name).map((l) => String(l.uid));
       for (const row of exported.rows) {
         expect(row.reason).toMatch(/^orphan: (no_workflow_id|workflow_not_found)$/);
         expect(row.labels.map((l: any) => l.uid).sort()).toEqual(labelsOf(row.columns.name).sort());
@@ -129,12 +139,16 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       const k = db.knex();
       const [row] = await k('workflow').where({ uid: edited.uid, version: edited.version }).select('spec');
       const spec = typeof row.spec === 'string' ? JSON.parse(row.spec) : row.spec;
-      await k('workflow').where({ uid: edited.uid, version: edited.version }).update({ spec: JSON.stringify({ ...spec, branch: 'edited-later' }) });
+      await k('workflow')
+        .where({ uid: edited.uid, version: edited.version })
+        .update({ spec: JSON.stringify({ ...spec, branch: 'edited-later' }) });
 
       const frozen = await dumpDatabase(db, { exclude: () => false });
       const refused = await cli(['--db', db.url, '--rollback', '--yes', '--json']);
       expect(refused.code).toBe(3);
-      expect(refused.json().rollback.drifted).toEqual([expect.objectContaining({ uid: edited.uid, version: edited.version })]);
+      expect(refused.json().rollback.drifted).toEqual([
+        expect.objectContaining({ uid: edited.uid, version: edited.version }),
+      ]);
       expect(refused.json().blockers.join()).toContain(edited.uid);
       expect(await dumpDatabase(db, { exclude: () => false })).toBe(frozen);
 
@@ -204,7 +218,9 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
     await withDataset(dialect, 'sample', async (db) => {
       const applied = await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', freshFile('o.json')]);
       const k = db.knex();
-      const [kept] = await k('stepcfg_migrate_runs').where({ id: applied.runId }).select('kept_step_table', 'kept_labels_table');
+      const [kept] = await k('stepcfg_migrate_runs')
+        .where({ id: applied.runId })
+        .select('kept_step_table', 'kept_labels_table');
       await k('stepcfg_migrate_runs').where({ id: applied.runId }).update({ status: 'folded', table_dropped: 0 });
       await k.schema.renameTable(kept.kept_labels_table, 'step_configuration_labels');
       await k.schema.renameTable(kept.kept_step_table, 'step_configuration');
@@ -243,7 +259,11 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
       // Without the lines that name the tool's tables (foreign keys of kept tables that point elsewhere).
-      const dump = async () => (await dumpDatabase(db)).split('\n').filter((l) => !l.includes('stepcfg_migrate_')).join('\n');
+      const dump = async () =>
+        (await dumpDatabase(db))
+          .split('\n')
+          .filter((l) => !l.includes('stepcfg_migrate_'))
+          .join('\n');
       const before = await dump();
       await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', freshFile('o.json')]);
       const folded = await dump();
@@ -265,8 +285,14 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       const applied = await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', freshFile('o.json')]);
       const after = await snapshot(db);
       // Put the database where a MySQL crash between the fold's commit and the drop leaves it.
-      const [kept] = await db.knex()('stepcfg_migrate_runs').where({ id: applied.runId }).select('kept_step_table', 'kept_labels_table');
-      await db.knex()('stepcfg_migrate_runs').where({ id: applied.runId }).update({ status: 'folded', table_dropped: 0 });
+      const [kept] = await db
+        .knex()('stepcfg_migrate_runs')
+        .where({ id: applied.runId })
+        .select('kept_step_table', 'kept_labels_table');
+      await db
+        .knex()('stepcfg_migrate_runs')
+        .where({ id: applied.runId })
+        .update({ status: 'folded', table_dropped: 0 });
       await db.knex().schema.renameTable(kept.kept_labels_table, 'step_configuration_labels');
       await db.knex().schema.renameTable(kept.kept_step_table, 'step_configuration');
       const rerun = await ok(['--db', db.url]);

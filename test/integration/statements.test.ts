@@ -20,7 +20,9 @@ async function statementsOfApply(dialect: Parameters<typeof createTestDatabase>[
   try {
     await generateDatabase(db, steps);
     const log = path.join(logs(), `${dialect}-${steps}.log`);
-    const run = await runBin(['--db', db.url, '--json', '--quiet', '--batch-size', String(BATCH)], { STEPCFG_SQL_LOG: log });
+    const run = await runBin(['--db', db.url, '--json', '--quiet', '--batch-size', String(BATCH)], {
+      STEPCFG_SQL_LOG: log,
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const { summary } = run.json();
@@ -49,7 +51,9 @@ describeEachDialect('statements sent by an apply', (dialect, need) => {
     expect(large.length - small.length).toBeLessThanOrEqual(PER_BATCH * (batches(20_000) - batches(10_000)));
     // Far fewer statements than rows, and the writes are set-based: one UPDATE of the workflow table.
     expect(small.length).toBeLessThan(10_000 / 50);
-    expect(large.filter((s) => /^UPDATE\b/i.test(s) && /workflow/.test(s) && /stepcfg_migrate_stage/.test(s))).toHaveLength(1);
+    expect(
+      large.filter((s) => /^UPDATE\b/i.test(s) && /workflow/.test(s) && /stepcfg_migrate_stage/.test(s)),
+    ).toHaveLength(1);
     expect(large.filter((s) => /^UPDATE\b/i.test(s) && !/stepcfg_migrate_runs/.test(s))).toHaveLength(1);
   }, 120_000);
 });

@@ -38,7 +38,12 @@ export function crashSuite(dialect: Dialect, kills = 21): void {
         const initial = await stateDigest(db);
         // Calibrate: each phase run whole, for its duration and the state it leaves.
         const phases: { args: string[]; before: string; after: string; ms: number; between?: string }[] = [];
-        for (const args of [[], ['--rollback', '--yes'], ['--drop-table', '--yes', '--orphans-out', ''], ['--rollback', '--yes']]) {
+        for (const args of [
+          [],
+          ['--rollback', '--yes'],
+          ['--drop-table', '--yes', '--orphans-out', ''],
+          ['--rollback', '--yes'],
+        ]) {
           const before = phases.at(-1)?.after ?? initial;
           const started = Date.now();
           const run = await cli(['--db', db.url, '--quiet', ...withOrphansFile(args)]);
@@ -55,7 +60,8 @@ export function crashSuite(dialect: Dialect, kills = 21): void {
         let kill = 0;
         for (let p = 0; kill < kills; p = (p + 1) % phases.length) {
           const phase = phases[p]!;
-          const label = phase.args.filter((a) => a.startsWith('--') && a !== '--yes' && a !== '--orphans-out').join(' ') || 'apply';
+          const label =
+            phase.args.filter((a) => a.startsWith('--') && a !== '--yes' && a !== '--orphans-out').join(' ') || 'apply';
           // Two kills per phase (the second only if the first left it undone), then a re-run completes it.
           let state = phase.before;
           for (let attempt = 0; attempt < 2 && state !== phase.after && kill < kills; attempt++, kill++) {
@@ -64,7 +70,14 @@ export function crashSuite(dialect: Dialect, kills = 21): void {
             run.child.kill('SIGKILL');
             await run.done;
             state = await stateDigest(db);
-            const where = state === phase.before ? 'before' : state === phase.after ? 'after' : state === phase.between ? 'between' : 'half';
+            const where =
+              state === phase.before
+                ? 'before'
+                : state === phase.after
+                  ? 'after'
+                  : state === phase.between
+                    ? 'between'
+                    : 'half';
             expect(where, `kill ${kill} during ${label}`).not.toBe('half');
             seen[where]!++;
           }

@@ -108,7 +108,8 @@ export function isReachable(dialect: Dialect): Promise<boolean> {
 export async function requireOrSkip(dialect: Dialect): Promise<boolean> {
   if (await isReachable(dialect)) return true;
   const where = dialect === 'sqlite' ? 'sqlite' : redactUrl(serverUrl(dialect));
-  if (process.env.CI) throw new Error(`${dialect} server unreachable at ${where} (CI is set: failing instead of skipping)`);
+  if (process.env.CI)
+    throw new Error(`${dialect} server unreachable at ${where} (CI is set: failing instead of skipping)`);
   console.warn(`[stepcfg tests] skipping ${dialect}: server unreachable at ${where}`);
   return false;
 }
@@ -144,9 +145,10 @@ function sqliteFile(name: string): string {
 /** Ends other sessions on the database (a CLI under test may still hold one) so it can be dropped. */
 async function disconnectOthers(dialect: Dialect, k: Knex, database: string): Promise<void> {
   if (dialect === 'postgres') {
-    await k.raw('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()', [
-      database,
-    ]);
+    await k.raw(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()',
+      [database],
+    );
     return;
   }
   const ids = await rowsOf<{ id: number | string }>(
@@ -196,8 +198,10 @@ export async function listTables(db: TestDatabase): Promise<string[]> {
   const k = db.knex();
   const sql = {
     sqlite: "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-    postgres: "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
-    mysql: "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = database() AND table_type = 'BASE TABLE'",
+    postgres:
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    mysql:
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = database() AND table_type = 'BASE TABLE'",
   }[db.dialect];
   const rows = rowsOf<{ t: string }>(db.dialect, await k.raw(sql));
   return rows.map((row) => row.t).sort(byCodePoint);
@@ -216,7 +220,10 @@ async function describeColumns(db: TestDatabase, table: string): Promise<Array<{
       'WHERE table_schema = database() AND table_name = ? ORDER BY ordinal_position',
   }[db.dialect];
   const rows = rowsOf<{ n: string; ty: string; nn: unknown }>(db.dialect, await db.knex().raw(sql, [table]));
-  return rows.map((r) => ({ name: r.n, text: `${r.n} ${r.ty}${r.nn === true || Number(r.nn) === 1 ? ' NOT NULL' : ''}` }));
+  return rows.map((r) => ({
+    name: r.n,
+    text: `${r.n} ${r.ty}${r.nn === true || Number(r.nn) === 1 ? ' NOT NULL' : ''}`,
+  }));
 }
 
 export interface DumpOptions {
@@ -273,7 +280,8 @@ async function describeSqliteTable(db: TestDatabase, table: string): Promise<str
   const rank = (o: { type: string }) => (o.type === 'table' ? 0 : 1);
   objects.sort((a, b) => rank(a) - rank(b) || byCodePoint(a.type, b.type) || byCodePoint(a.name, b.name));
   const lines = objects.map((o) => entry(`${o.type} ${o.name}`, o.sql ?? '(automatic)'));
-  const hasSequence = (await k.raw("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")).length > 0;
+  const hasSequence =
+    (await k.raw("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'")).length > 0;
   if (hasSequence) {
     const rows = (await k.raw('SELECT seq FROM sqlite_sequence WHERE name = ?', [table])) as Array<{ seq: number }>;
     for (const { seq } of rows) lines.push(entry('sqlite_sequence', String(seq)));
@@ -306,7 +314,15 @@ async function pgColumns(db: TestDatabase, table: string): Promise<string[]> {
     'LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum ' +
     'LEFT JOIN pg_collation co ON co.oid = a.attcollation ' +
     `WHERE a.attrelid = ${PG_TABLE_OID} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
-  type Column = { n: string; ty: string; nn: boolean; def: string | null; ident: string; gen: string; coll: string | null };
+  type Column = {
+    n: string;
+    ty: string;
+    nn: boolean;
+    def: string | null;
+    ident: string;
+    gen: string;
+    coll: string | null;
+  };
   const rows = rowsOf<Column>('postgres', await db.knex().raw(sql, [table]));
   return rows.map((c) => {
     const parts = [c.ty, c.nn ? 'NOT NULL' : 'NULL'];
@@ -327,7 +343,8 @@ async function pgConstraints(db: TestDatabase, table: string): Promise<string[]>
 
 /** Every index as its `pg_indexes.indexdef`, by name. */
 async function pgIndexes(db: TestDatabase, table: string): Promise<string[]> {
-  const sql = 'SELECT indexname AS n, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?';
+  const sql =
+    'SELECT indexname AS n, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = ?';
   const rows = rowsOf<{ n: string; def: string }>('postgres', await db.knex().raw(sql, [table]));
   return rows.sort((a, b) => byCodePoint(a.n, b.n)).map((r) => entry(`index ${r.n}`, r.def));
 }
@@ -347,7 +364,9 @@ async function pgSequences(db: TestDatabase, table: string): Promise<string[]> {
     `AND d.deptype IN ('a', 'i') AND d.refobjid = ${PG_TABLE_OID}`;
   type Parameter = 'start' | 'inc' | 'min' | 'max' | 'cache';
   type Sequence = { n: string; sch: string; col: string; ty: string; cycle: boolean } & Record<Parameter, string>;
-  const sequences = rowsOf<Sequence>('postgres', await db.knex().raw(sql, [table])).sort((a, b) => byCodePoint(a.n, b.n));
+  const sequences = rowsOf<Sequence>('postgres', await db.knex().raw(sql, [table])).sort((a, b) =>
+    byCodePoint(a.n, b.n),
+  );
   const lines: string[] = [];
   for (const s of sequences) {
     const state = rowsOf<{ last_value: string; is_called: boolean }>(
@@ -355,7 +374,12 @@ async function pgSequences(db: TestDatabase, table: string): Promise<string[]> {
       await db.knex().raw('SELECT last_value::text AS last_value, is_called FROM ??.??', [s.sch, s.n]),
     )[0]!;
     const params = `${s.ty} start ${s.start} increment ${s.inc} min ${s.min} max ${s.max} cache ${s.cache}${s.cycle ? ' cycle' : ''}`;
-    lines.push(entry(`sequence ${s.n} owned by ${s.col}`, `${params}; last_value ${state.last_value} is_called ${state.is_called}`));
+    lines.push(
+      entry(
+        `sequence ${s.n} owned by ${s.col}`,
+        `${params}; last_value ${state.last_value} is_called ${state.is_called}`,
+      ),
+    );
   }
   return lines;
 }
@@ -390,7 +414,16 @@ async function sqliteForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
     'SELECT m.name AS t, f.id AS id, f."table" AS target, f."from" AS fr, f."to" AS too, ' +
     'f.on_update AS upd, f.on_delete AS del, f."match" AS mt ' +
     "FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq";
-  type Row = { t: string; id: number; target: string; fr: string; too: string | null; upd: string; del: string; mt: string };
+  type Row = {
+    t: string;
+    id: number;
+    target: string;
+    fr: string;
+    too: string | null;
+    upd: string;
+    del: string;
+    mt: string;
+  };
   const groups = new Map<string, Row[]>();
   for (const row of (await db.knex().raw(sql)) as Row[]) {
     const id = `${row.t}#${row.id}`;
@@ -431,7 +464,17 @@ async function mysqlForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
     'AND k.referenced_table_name IS NOT NULL WHERE rc.unique_constraint_schema = database() ' +
     'GROUP BY rc.constraint_schema, rc.table_name, rc.constraint_name, rc.referenced_table_name, ' +
     'rc.update_rule, rc.delete_rule, rc.match_option';
-  type Row = { sch: string; t: string; target: string; n: string; upd: string; del: string; mt: string; cols: string; refs: string };
+  type Row = {
+    sch: string;
+    t: string;
+    target: string;
+    n: string;
+    upd: string;
+    del: string;
+    mt: string;
+    cols: string;
+    refs: string;
+  };
   const rows = rowsOf<Row>('mysql', await db.knex().raw(sql));
   return rows.map((r) => ({
     target: r.target,
@@ -449,7 +492,9 @@ async function mysqlForeignKeys(db: TestDatabase): Promise<ForeignKey[]> {
  */
 export function sqliteDotDump(file: string, tables: string[]): string {
   if (!existsSync(file)) throw new Error(`sqliteDotDump: no such file ${file}`);
-  return tables.map((table) => sqliteShell(file, `.dump ${[table, ...sqliteDependents(file, table)].map(dumpPattern).join(' ')}`)).join('');
+  return tables
+    .map((table) => sqliteShell(file, `.dump ${[table, ...sqliteDependents(file, table)].map(dumpPattern).join(' ')}`))
+    .join('');
 }
 
 /** The names of a table's indexes and triggers that have SQL (automatic indexes have none), by name. */
@@ -472,7 +517,8 @@ function sqliteShell(file: string, command: string): string {
     throw new Error('sqliteDotDump: the sqlite3 command-line shell is not installed (Debian: apt-get install sqlite3)');
   }
   if (run.error) throw run.error;
-  if (run.status !== 0 || run.stderr) throw new Error(`sqlite3 ${command} on ${file} failed (${run.status}): ${run.stderr.trim()}`);
+  if (run.status !== 0 || run.stderr)
+    throw new Error(`sqlite3 ${command} on ${file} failed (${run.status}): ${run.stderr.trim()}`);
   return run.stdout;
 }
 
@@ -486,7 +532,8 @@ export interface StoredWorkflowSpec {
 /** Every workflow row's spec as stored text, sorted by uid then version (code points). */
 export async function readWorkflowSpecs(db: TestDatabase, table = 'workflow'): Promise<StoredWorkflowSpec[]> {
   const k = db.knex();
-  const spec = db.dialect === 'sqlite' ? k.raw('?? AS ??', ['spec', 'spec']) : storedText(k, db.dialect, 'spec', 'spec');
+  const spec =
+    db.dialect === 'sqlite' ? k.raw('?? AS ??', ['spec', 'spec']) : storedText(k, db.dialect, 'spec', 'spec');
   const rows = (await k.select('uid', 'version', spec).from(table)) as StoredWorkflowSpec[];
   return rows
     .map(({ uid, version, spec }) => ({ uid, version, spec }))

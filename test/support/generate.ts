@@ -12,7 +12,9 @@ export async function generateDatabase(db: TestDatabase, steps: number): Promise
   const k = db.knex();
   const workflows = Math.ceil(steps / 10);
   const sql = dialectSql(db.dialect);
-  await k.raw(`INSERT INTO ${sql.q('user')} (uid, name, created, spec) VALUES ('u1', 'admin', '2025-01-01 00:00:00', '{}')`);
+  await k.raw(
+    `INSERT INTO ${sql.q('user')} (uid, name, created, spec) VALUES ('u1', 'admin', '2025-01-01 00:00:00', '{}')`,
+  );
   await k.raw(
     `INSERT INTO project (uid, version, name, created, spec, source) VALUES ('p1', '1', 'bench', '2025-01-01 00:00:00', '{}', '')`,
   );
@@ -33,15 +35,17 @@ export async function generateDatabase(db: TestDatabase, steps: number): Promise
   await k.raw(
     `INSERT INTO step_configuration (project_id, workflow_id, version, owner_id, uid, name, created, spec)
      SELECT 'p1', ${parent}, '1', 'u1', ${sql.cat("'sc-'", sql.pad('x'))}, ${sql.cat("'step-'", sql.str('x'))}, ${sql.time('x')},
-            ${sql.json(sql.cat(
-              `'{"step_name": "Step'`,
-              sql.str(sql.mod('x', 7)),
-              `'", "branch": "default", "kwargs": {"k1": '`,
-              sql.str('x'),
-              `', "k2": "value-'`,
-              sql.str('x'),
-              `'", "k3": 0.50, "k4": true, "k5": [1, 2.0]}, "evaluations": []}'`,
-            ))}
+            ${sql.json(
+              sql.cat(
+                `'{"step_name": "Step'`,
+                sql.str(sql.mod('x', 7)),
+                `'", "branch": "default", "kwargs": {"k1": '`,
+                sql.str('x'),
+                `', "k2": "value-'`,
+                sql.str('x'),
+                `'", "k3": 0.50, "k4": true, "k5": [1, 2.0]}, "evaluations": []}'`,
+              ),
+            )}
      FROM ${sql.seq(steps)}`,
   );
   await k.raw(
@@ -65,7 +69,8 @@ interface DialectSql {
 /** A numbers table 0..n-1 as a FROM clause: digits cross-joined (every database has that). */
 function digits(n: number, cast: (expr: string) => string): string {
   const places = Math.max(1, Math.ceil(Math.log10(n)));
-  const digit = '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+  const digit =
+    '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
   const joins = Array.from({ length: places }, (_, i) => `${digit} d${i}`).join(' CROSS JOIN ');
   const value = Array.from({ length: places }, (_, i) => `d${i}.d * ${10 ** i}`).join(' + ');
   return `(SELECT x FROM (SELECT ${cast(value)} AS x FROM ${joins}) t WHERE x < ${n}) seq`;
@@ -76,7 +81,8 @@ function dialectSql(dialect: Dialect): DialectSql {
     case 'sqlite':
       return {
         q: (name) => `"${name}"`,
-        seq: (n) => `(WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < ${n - 1}) SELECT x FROM s)`,
+        seq: (n) =>
+          `(WITH RECURSIVE s(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM s WHERE x < ${n - 1}) SELECT x FROM s)`,
         str: (e) => `CAST(${e} AS TEXT)`,
         pad: (e) => `printf('%08d', ${e})`,
         cat: (...p) => p.join(' || '),

@@ -30,8 +30,8 @@ export function startBin(args: string[], env: NodeJS.ProcessEnv = {}): Running {
   };
   child.stdout!.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
   child.stderr!.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return {
     child,

@@ -53,8 +53,13 @@ describe('redact', () => {
 
 describe('Unix sockets', () => {
   it('reads the socket from ?host= (libpq) and ?unix_socket= (PyMySQL)', () => {
-    expect(parseDatabaseUrl('postgresql://ctrl@/genai?host=/var/run/postgresql')).toMatchObject({ host: '/var/run/postgresql', database: 'genai' });
-    expect(parseDatabaseUrl('mysql+pymysql://root@/genai?unix_socket=/run/mysqld/mysqld.sock')).toMatchObject({ host: '/run/mysqld/mysqld.sock' });
+    expect(parseDatabaseUrl('postgresql://ctrl@/genai?host=/var/run/postgresql')).toMatchObject({
+      host: '/var/run/postgresql',
+      database: 'genai',
+    });
+    expect(parseDatabaseUrl('mysql+pymysql://root@/genai?unix_socket=/run/mysqld/mysqld.sock')).toMatchObject({
+      host: '/run/mysqld/mysqld.sock',
+    });
   });
 });
 

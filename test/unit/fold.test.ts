@@ -21,11 +21,15 @@ const spec = (o: object) => JSON.stringify(o);
 describe('readStepRow', () => {
   it('builds the item from the column name and the spec, with defaults', () => {
     const r = readStepRow(step('cfg', '{"step_name": "LLM", "evaluations": []}'));
-    expect(r).toMatchObject({ item: { text: '{"name": "cfg", "step_name": "LLM", "branch": "default", "kwargs": {}}' } });
+    expect(r).toMatchObject({
+      item: { text: '{"name": "cfg", "step_name": "LLM", "branch": "default", "kwargs": {}}' },
+    });
   });
 
   it('keeps the literal text of kwargs and an empty branch', () => {
-    const r = readStepRow(step('n', '{"kwargs": {"b": 1.0, "a": 12345678901234567890}, "branch": "", "step_name": "S"}'));
+    const r = readStepRow(
+      step('n', '{"kwargs": {"b": 1.0, "a": 12345678901234567890}, "branch": "", "step_name": "S"}'),
+    );
     expect(r).toMatchObject({
       item: { text: '{"name": "n", "step_name": "S", "branch": "", "kwargs": {"b": 1.0, "a": 12345678901234567890}}' },
     });
@@ -82,7 +86,9 @@ describe('planWorkflowGroup', () => {
     );
     expect(planWorkflowGroup([wf('{}')], rows, 'fail').updates[0]!.newSpec).toBe(`{"step_configurations": [${item}]}`);
     expect(planWorkflowGroup([wf(null)], rows, 'fail').updates[0]!.newSpec).toBe(`{"step_configurations": [${item}]}`);
-    expect(planWorkflowGroup([wf('null')], rows, 'fail').updates[0]!.newSpec).toBe(`{"step_configurations": [${item}]}`);
+    expect(planWorkflowGroup([wf('null')], rows, 'fail').updates[0]!.newSpec).toBe(
+      `{"step_configurations": [${item}]}`,
+    );
     expect(planWorkflowGroup([wf('{"step_configurations": []}')], rows, 'fail').updates[0]!.newSpec).toBe(
       `{"step_configurations": [${item}]}`,
     );
@@ -96,7 +102,8 @@ describe('planWorkflowGroup', () => {
   });
 
   it('is idempotent: an identical item (any key order or number form) is unchanged', () => {
-    const existing = '{"step_configurations": [{"kwargs": {"t": 1}, "branch": "default", "step_name": "A", "name": "a"}]}';
+    const existing =
+      '{"step_configurations": [{"kwargs": {"t": 1}, "branch": "default", "step_name": "A", "name": "a"}]}';
     const plan = planWorkflowGroup([wf(existing)], [step('a', '{"step_name": "A", "kwargs": {"t": 1.0}}')], 'fail');
     expect(plan.updates).toEqual([]);
     expect(plan.outcomes[0]!.outcome).toBe('unchanged');
@@ -122,7 +129,8 @@ describe('planWorkflowGroup', () => {
   });
 
   it('handles a conflict as --on-conflict says', () => {
-    const existing = '{"step_configurations": [{"name": "a", "step_name": "A", "branch": "default", "kwargs": {"t": 2}}, {"name": "k"}]}';
+    const existing =
+      '{"step_configurations": [{"name": "a", "step_name": "A", "branch": "default", "kwargs": {"t": 2}}, {"name": "k"}]}';
     const rows = () => [step('a', '{"step_name": "A", "kwargs": {"t": 1}}')];
     const fail = planWorkflowGroup([wf(existing)], rows(), 'fail');
     expect(fail.conflicts[0]).toMatchObject({ workflowUid: 'w1', name: 'a', resolution: 'blocking' });
@@ -145,7 +153,10 @@ describe('planWorkflowGroup', () => {
     const item = '{"name": "a", "step_name": "A", "branch": "default", "kwargs": {}}';
     const cases: [string, string][] = [
       // read by the scanner: an object without the key
-      [' \n{"b": [1, {"c": {}}] ,"a":1e5 }\t', ` \n{"b": [1, {"c": {}}] ,"a":1e5, "step_configurations": [${item}] }\t`],
+      [
+        ' \n{"b": [1, {"c": {}}] ,"a":1e5 }\t',
+        ` \n{"b": [1, {"c": {}}] ,"a":1e5, "step_configurations": [${item}] }\t`,
+      ],
       [' { } ', ` {"step_configurations": [${item}]} `],
       ['{"s": {"step_configurations": 1}}', `{"s": {"step_configurations": 1}, "step_configurations": [${item}]}`],
       // left to the parser: an escaped key (here the array itself), Python's NaN
@@ -172,7 +183,11 @@ describe('planWorkflowGroup', () => {
   it('makes two rows with the same name for one workflow invalid, and folds the others', () => {
     const plan = planWorkflowGroup(
       [wf('{}')],
-      [step('dup', spec({ step_name: 'A' })), step('dup', spec({ step_name: 'B' })), step('ok', spec({ step_name: 'C' }))],
+      [
+        step('dup', spec({ step_name: 'A' })),
+        step('dup', spec({ step_name: 'B' })),
+        step('ok', spec({ step_name: 'C' })),
+      ],
       'fail',
     );
     expect(plan.invalid.map((i) => i.name)).toEqual(['dup', 'dup']);
@@ -181,19 +196,27 @@ describe('planWorkflowGroup', () => {
 
   it('counts an invalid row with the same name as a duplicate too', () => {
     const plan = planWorkflowGroup([wf('{}')], [step('same', '{bad'), step('same', spec({ step_name: 'A' }))], 'fail');
-    expect(plan.invalid.map((i) => i.reason)).toEqual([expect.stringContaining('not valid JSON'), expect.stringContaining('same name')]);
+    expect(plan.invalid.map((i) => i.reason)).toEqual([
+      expect.stringContaining('not valid JSON'),
+      expect.stringContaining('same name'),
+    ]);
     expect(plan.updates).toEqual([]);
   });
 
   it('writes item values as json.dumps does, whatever the spacing of the source', () => {
-    const plan = planWorkflowGroup([wf('{}')], [step('a', '{"step_name":"S","kwargs":{ "x" :1.50,"u":"\\u00e9é" }}')], 'fail');
+    const plan = planWorkflowGroup(
+      [wf('{}')],
+      [step('a', '{"step_name":"S","kwargs":{ "x" :1.50,"u":"\\u00e9é" }}')],
+      'fail',
+    );
     expect(plan.updates[0]!.newSpec).toBe(
       '{"step_configurations": [{"name": "a", "step_name": "S", "branch": "default", "kwargs": {"x": 1.50, "u": "\\u00e9\\u00e9"}}]}',
     );
   });
 
   it('copies untouched bytes of the workflow spec exactly', () => {
-    const original = '{"z": "caf\\u00e9",  "n": 1.50, "s": {"step_configurations": 1}, "step_configurations": [ {"name":"x"} ]}';
+    const original =
+      '{"z": "caf\\u00e9",  "n": 1.50, "s": {"step_configurations": 1}, "step_configurations": [ {"name":"x"} ]}';
     const plan = planWorkflowGroup([wf(original)], [step('a', spec({ step_name: 'A' }))], 'fail');
     expect(plan.updates[0]!.newSpec).toBe(
       '{"z": "caf\\u00e9",  "n": 1.50, "s": {"step_configurations": 1}, "step_configurations": [ {"name":"x"}, ' +

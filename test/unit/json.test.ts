@@ -39,7 +39,10 @@ describe('parseJson', () => {
   });
 
   it('accepts NaN and Infinity as Python writes them', () => {
-    expect(parseJson('[NaN, -Infinity]')).toMatchObject({ kind: 'array', items: [{ value: 'NaN' }, { value: '-Infinity' }] });
+    expect(parseJson('[NaN, -Infinity]')).toMatchObject({
+      kind: 'array',
+      items: [{ value: 'NaN' }, { value: '-Infinity' }],
+    });
   });
 
   it('parses nesting 10,000 deep without exhausting the stack', () => {
@@ -141,7 +144,8 @@ describe('quickMembers (the no-allocation check of a dry run)', () => {
       const quick = quickMembers(text);
       if (quick !== undefined) expect(valid(text)).toBe(true);
       // and accepts plain JSON objects without NaN or escaped keys
-      if (valid(text) && text.trim().startsWith('{') && !/NaN|Infinity|"\\u0061"/.test(text)) expect(quick).toBeDefined();
+      if (valid(text) && text.trim().startsWith('{') && !/NaN|Infinity|"\\u0061"/.test(text))
+        expect(quick).toBeDefined();
     },
   );
 

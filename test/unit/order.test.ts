@@ -35,14 +35,24 @@ describe('compareCreatedName', () => {
 
 describe('sortByCreatedName', () => {
   const rows = (created: (string | null)[]) => created.map((c, i) => ({ created: c, name: `n${9 - i}` }));
-  const order = (list: { created: string | null; name: string | null }[]) => sortByCreatedName(list, (r) => r).map((r) => r.name);
+  const order = (list: { created: string | null; name: string | null }[]) =>
+    sortByCreatedName(list, (r) => r).map((r) => r.name);
 
   it('sorts texts of one form as instants, ties by name', () => {
-    expect(order(rows(['2024-05-01 10:00:00.000002', '2024-05-01 10:00:00.000001', '2024-05-01 10:00:00.000001']))).toEqual(['n7', 'n8', 'n9']);
+    expect(
+      order(rows(['2024-05-01 10:00:00.000002', '2024-05-01 10:00:00.000001', '2024-05-01 10:00:00.000001'])),
+    ).toEqual(['n7', 'n8', 'n9']);
   });
 
   it('agrees with compareCreatedName when the forms differ (precision, zones, T, junk)', () => {
-    const mixed = rows(['2024-05-01 10:00:00.5', '2024-05-01 10:00:00.400000', '2024-05-01T09:00:00+00', 'yesterday', null, '2024-05-01 12:00:00+02']);
+    const mixed = rows([
+      '2024-05-01 10:00:00.5',
+      '2024-05-01 10:00:00.400000',
+      '2024-05-01T09:00:00+00',
+      'yesterday',
+      null,
+      '2024-05-01 12:00:00+02',
+    ]);
     expect(order(mixed)).toEqual([...mixed].sort(compareCreatedName).map((r) => r.name));
   });
 });

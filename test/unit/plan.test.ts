@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { PlanBuilder } from '../../src/core/plan.js';
 import type { GroupPlan, Orphan } from '../../src/core/types.js';
 
-const orphan: Orphan = { uid: 'o', version: '1', name: 'o', reason: 'no_workflow_id', workflowId: null, agentId: null, mcpServerId: null };
+const orphan: Orphan = {
+  uid: 'o',
+  version: '1',
+  name: 'o',
+  reason: 'no_workflow_id',
+  workflowId: null,
+  agentId: null,
+  mcpServerId: null,
+};
 const row = { uid: 'r', version: '1', name: 'r', workflowId: 'w', created: null, spec: null };
 const invalidGroup: GroupPlan = {
   outcomes: [{ row, outcome: 'invalid' }],

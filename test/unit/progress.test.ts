@@ -8,10 +8,16 @@ describe('the progress line', () => {
   });
 
   it('gives minutes for long waits, no ETA when done, and no rate before there is one', () => {
-    expect(describeProgress({ phase: 'planning', rowsDone: 1_000, rowsTotal: 1_000_000 }, 10)).toContain('ETA 2 h 46 min');
+    expect(describeProgress({ phase: 'planning', rowsDone: 1_000, rowsTotal: 1_000_000 }, 10)).toContain(
+      'ETA 2 h 46 min',
+    );
     expect(describeProgress({ phase: 'planning', rowsDone: 10_000, rowsTotal: 100_000 }, 1)).toContain('ETA 9 s');
-    expect(describeProgress({ phase: 'planning', rowsDone: 50_000, rowsTotal: 500_000 }, 50)).toContain('ETA 7 min 30 s');
-    expect(describeProgress({ phase: 'planning', rowsDone: 10, rowsTotal: 10 }, 1)).toBe('planning: 10/10 step rows · 10 rows/s');
+    expect(describeProgress({ phase: 'planning', rowsDone: 50_000, rowsTotal: 500_000 }, 50)).toContain(
+      'ETA 7 min 30 s',
+    );
+    expect(describeProgress({ phase: 'planning', rowsDone: 10, rowsTotal: 10 }, 1)).toBe(
+      'planning: 10/10 step rows · 10 rows/s',
+    );
     expect(describeProgress({ phase: 'planning', rowsDone: 0, rowsTotal: 10 }, 0.1)).toBe('planning: 0/10 step rows');
   });
 

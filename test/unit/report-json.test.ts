@@ -16,7 +16,16 @@ const change = (i: number) => ({
 
 function reportWith(workflows: MemoryWorkflowList | SpillingWorkflowList) {
   const plan = { ...emptyPlan(), workflows };
-  return buildReport({ mode: 'apply', dryRun: false, runId: 'r1', dialect: 'sqlite', url: 'x.db', plan, notes: [], outcome: 'done' });
+  return buildReport({
+    mode: 'apply',
+    dryRun: false,
+    runId: 'r1',
+    dialect: 'sqlite',
+    url: 'x.db',
+    plan,
+    notes: [],
+    outcome: 'done',
+  });
 }
 
 describe('the JSON report, written in chunks', () => {
@@ -25,7 +34,9 @@ describe('the JSON report, written in chunks', () => {
       const list = new MemoryWorkflowList();
       for (let i = 0; i < n; i++) list.add(change(i));
       const report = reportWith(list);
-      expect([...reportJson(report)].join('')).toBe(JSON.stringify({ ...report, workflows: [...list] }, null, 2) + '\n');
+      expect([...reportJson(report)].join('')).toBe(
+        JSON.stringify({ ...report, workflows: [...list] }, null, 2) + '\n',
+      );
     }
   });
 
@@ -39,7 +50,11 @@ describe('the JSON report, written in chunks', () => {
     expect(parsed.workflows).toHaveLength(n);
     expect(parsed.workflows[0]).toEqual(change(0));
     expect(parsed.workflows[n - 1]).toEqual(change(n - 1));
-    expect(parsed.workflows.every((w: { uid: string; name: string }, i: number) => w.uid === change(i).uid && w.name === change(i).name)).toBe(true);
+    expect(
+      parsed.workflows.every(
+        (w: { uid: string; name: string }, i: number) => w.uid === change(i).uid && w.name === change(i).name,
+      ),
+    ).toBe(true);
   });
 
   it('sorts a list that was not added in order', () => {
