@@ -1,4 +1,4 @@
-/** Exit codes: the contract scripts rely on (SPEC 3). */
+/** Exit codes: a contract that scripts rely on (documented in the README). */
 export const ExitCode = {
   ok: 0,
   runtime: 1,

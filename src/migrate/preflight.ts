@@ -2,6 +2,7 @@ import type { ColumnInfo, DialectAdapter, TableRef } from '../dialect/adapter.js
 import { qualified } from '../dialect/adapter.js';
 import { ToolError } from '../errors.js';
 import { Bookkeeping, type RunRecord } from './bookkeeping.js';
+import { droppingRun } from './run-history.js';
 import { STEP_REQUIRED, Store, WORKFLOW_REQUIRED } from './store.js';
 
 /** The table names a run works on, from the flags (already validated as identifiers). */
@@ -43,13 +44,7 @@ export async function preflight(
   let stepColumns = await adapter.columns(step);
   let droppedBy: RunRecord | null = null;
   if (stepColumns === null) {
-    const runs = await book.listRuns();
-    droppedBy =
-      runs
-        .reverse()
-        .find(
-          (r) => r.mode === 'apply' && r.tableDropped && r.status !== 'rolled_back' && r.stepTable === names.step,
-        ) ?? null;
+    droppedBy = droppingRun(await book.listRuns(), names.step);
     if (droppedBy?.keptStepTable) {
       step = { schema, table: droppedBy.keptStepTable };
       labels = { schema, table: droppedBy.keptLabelsTable ?? '' };
@@ -63,7 +58,8 @@ export async function preflight(
   ] as const) {
     if (columns === null) {
       problems.push(
-        `table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and cleaned up? see ${flag}${adapter.hasSchemas ? ', --schema' : ''})`,
+        `table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and ` +
+          `cleaned up? see ${flag}${adapter.hasSchemas ? ', --schema' : ''})`,
       );
       continue;
     }

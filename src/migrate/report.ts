@@ -25,7 +25,7 @@ export interface RollbackResult {
   message: string;
 }
 
-/** The JSON report (SPEC 3): a contract scripts depend on; fields are only ever added. */
+/** The JSON report: a contract that scripts depend on; fields are only ever added, never renamed or removed. */
 export interface Report {
   reportVersion: 1;
   mode: Mode;

@@ -92,6 +92,47 @@ function holds(sorted: string[], id: string): boolean {
 }
 
 /**
+ * The order in which reads and writes were sent on the run's one connection, which runs them in
+ * that order: a server refuses whatever follows a failed statement, so the first failure sent is
+ * the cause. Up to `depth` writes stay in flight behind the reads asked for ahead.
+ */
+class SentInOrder {
+  private sent = 0;
+  private readonly writes: { done: Promise<void>; sent: number }[] = [];
+
+  constructor(private readonly depth: number) {}
+
+  /** Sends a read now; `result` is its rows, or the first failure sent before it. */
+  read<T>(send: () => Promise<T>): { result: () => Promise<T> } {
+    const reading = send();
+    reading.catch(() => undefined); // awaited by `result`; an error of a read never awaited is not unhandled
+    const sent = this.sent++;
+    return { result: () => this.causeFirst(reading, sent) };
+  }
+
+  /** Sends a write; waits for the oldest one once more than `depth` are in flight. */
+  async write(send: () => Promise<void>): Promise<void> {
+    const done = send();
+    done.catch(() => undefined); // awaited below or by `drain`
+    this.writes.push({ done, sent: this.sent++ });
+    if (this.writes.length > this.depth) await this.writes.shift()?.done;
+  }
+
+  /** Waits for every write in flight. */
+  async drain(): Promise<void> {
+    for (const { done } of this.writes) await done;
+  }
+
+  private causeFirst<T>(reading: Promise<T>, readSent: number): Promise<T> {
+    return reading.catch(async (error: unknown) => {
+      const before = this.writes.filter((w) => w.sent < readSent).map((w) => w.done);
+      for (const settled of await Promise.allSettled(before)) if (settled.status === 'rejected') throw settled.reason;
+      throw error;
+    });
+  }
+}
+
+/**
  * One pass over the data. The workflow keys and the step table's distinct `workflow_id`s (from its
  * index) say which step rows are orphans and which workflows have rows to fold; those workflows
  * are then read in batches by primary key, with their step rows by the `workflow_id` index, and
@@ -99,117 +140,150 @@ function holds(sorted: string[], id: string): boolean {
  */
 export async function scanPlan(store: Store, planOptions: PlanOptions, options: ScanOptions): Promise<Plan> {
   const total = await store.countSteps();
-  const builder = new PlanBuilder(planOptions, new SpillingWorkflowList());
-  const phase = 'planning';
-  // Spec texts only for the pass that writes them; items in order also for a listed report.
-  const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
   const versions = await workflowVersions(store);
-  const { parents, dangling } = await stepParents(store, versions);
+  const pass = new PlanningPass(store, planOptions, options, versions, await stepParents(store, versions));
+  await pass.planDangling();
+  pass.report(total);
+  await pass.planParents(total);
+  return pass.finish(total);
+}
 
-  // A case- or pad-insensitive collation (MySQL/MariaDB) gives one of several ids that it holds
-  // equal, such as `wf-1` and `WF-1`: the rows of the others come back with its rows, and have no
-  // batch of their own. They are kept, by their exact id (see `stepsFor`), where they first come
-  // back; ids met in the dangling pass are `handled` then, so that no later batch keeps them again.
-  const handled = new Set<string>();
-  const known = (id: string) => holds(parents, id) || holds(dangling, id) || handled.has(id);
-  const folded: string[] = [];
-  builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
-  for (let i = 0; i < dangling.length; i += options.batchSize) {
-    const rows = await store.stepsFor(dangling.slice(i, i + options.batchSize), known);
-    for (const [id, group] of groupBy(rows, (r) => r.workflowId ?? '')) {
-      if (!holds(dangling, id)) handled.add(id);
-      // The exact id of a workflow, folded by the collation into a dangling one: planned below,
-      // in a batch of its own, which keeps its rows only.
-      if (versions.has(id)) folded.push(id);
-      else builder.addOrphans(group.map((r) => toOrphan(r, 'workflow_not_found')));
-    }
-  }
-  if (folded.length > 0) {
-    parents.push(...folded);
-    parents.sort(compareCodePoints);
-  }
-  let done = builder.rowsSeen;
-  options.progress?.({ phase, rowsDone: done, rowsTotal: total });
+/** The state of one pass: the keys read up front, the plan being built, the reads and writes in flight. */
+class PlanningPass {
+  private readonly builder: PlanBuilder;
+  /** Spec texts only for the pass that writes them; items in order also for a listed report. */
+  private readonly detail: { texts: boolean; order: boolean };
+  /** Ids the collation folded into another, met in the dangling pass (see `planDangling`). */
+  private readonly handled = new Set<string>();
+  private readonly wire: SentInOrder;
+  private done = 0;
+  private lastYield = performance.now();
 
-  // The next batches are asked for before this one is planned (`readAhead`): on a server, their
-  // rows arrive while this batch is planned (one connection runs the queries in order). Planning yields to
-  // the event loop every few milliseconds, so that the driver reads the rows that arrive and
-  // sends the next query meanwhile, and the server is never left waiting for the planner.
-  const keysOf = (uid: string) => {
-    const v = versions.get(uid) as string | string[];
-    return typeof v === 'string' ? [{ uid, version: v }] : v.map((version) => ({ uid, version }));
-  };
-  const fetch = (i: number) => {
-    const batch = parents.slice(i, i + options.batchSize);
-    const keys = batch.flatMap(keysOf);
-    const rows = Promise.all([store.workflowsByKeys(keys, options.lock), store.stepsFor(batch, known)]);
-    rows.catch(() => undefined); // awaited below; an error of a batch never reached is not unhandled
-    return { rows, sent: sent++ };
-  };
-  // The order in which reads and writes were sent: one connection runs them in that order, and
-  // a server refuses whatever follows a failed statement, so the first failure sent is the cause.
-  let sent = 0;
-  const ahead: ReturnType<typeof fetch>[] = [];
-  let asked = 0;
-  const askAhead = () => {
-    while (ahead.length <= store.adapter.readAhead && asked < parents.length) {
-      ahead.push(fetch(asked));
-      asked += options.batchSize;
-    }
-  };
-  const writing: { done: Promise<void>; sent: number }[] = [];
-  /** A read's result; when it fails, a write in flight that was sent before it and failed is the cause. */
-  const causeFirst = <T>(reading: Promise<T>, readSent: number): Promise<T> =>
-    reading.catch(async (error: unknown) => {
-      const before = writing.filter((w) => w.sent < readSent).map((w) => w.done);
-      for (const settled of await Promise.allSettled(before)) if (settled.status === 'rejected') throw settled.reason;
-      throw error;
-    });
-  let lastYield = performance.now();
-  for (let i = 0; i < parents.length; i += options.batchSize) {
-    askAhead(); // this batch, and `readAhead` more
-    const read = ahead.shift() as ReturnType<typeof fetch>;
-    const [workflowRows, stepRows] = await causeFirst(read.rows, read.sent);
-    const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
-    const steps = groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '');
-    const updates: WorkflowUpdate[] = [];
-    for (const [uid, rows] of steps) {
-      let versionRows = workflows.get(uid);
-      if (!versionRows && versions.has(uid)) {
-        // Rows whose exact id the collation folded into one of this batch (see `known`), or of a
-        // workflow deleted since its key was read: their workflow rows are read now.
-        versionRows = await causeFirst(store.workflowsByKeys(keysOf(uid), options.lock), sent++);
-        if (versionRows.length === 0) versionRows = undefined;
+  constructor(
+    private readonly store: Store,
+    private readonly planOptions: PlanOptions,
+    private readonly options: ScanOptions,
+    private readonly versions: Map<string, string | string[]>,
+    private readonly ids: { parents: string[]; dangling: string[] },
+  ) {
+    this.builder = new PlanBuilder(planOptions, new SpillingWorkflowList());
+    this.detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
+    this.wire = new SentInOrder(store.adapter.readAhead);
+  }
+
+  /** Whether a step row's exact `workflow_id` has, or will have, a batch of its own. */
+  private readonly known = (id: string) =>
+    holds(this.ids.parents, id) || holds(this.ids.dangling, id) || this.handled.has(id);
+
+  /**
+   * The orphans: rows without a workflow id, and rows of ids no workflow has. A case- or
+   * pad-insensitive collation (MySQL/MariaDB) gives one of several ids that it holds equal, such
+   * as `wf-1` and `WF-1`: the rows of the others come back with its rows and have no batch of
+   * their own. They are kept by their exact id where they first come back; ids met here are
+   * `handled`, so that no later batch keeps them again.
+   */
+  async planDangling(): Promise<void> {
+    const { store, builder, options, ids } = this;
+    builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
+    const folded: string[] = [];
+    for (let i = 0; i < ids.dangling.length; i += options.batchSize) {
+      const rows = await store.stepsFor(ids.dangling.slice(i, i + options.batchSize), this.known);
+      for (const [id, group] of groupBy(rows, (r) => r.workflowId ?? '')) {
+        if (!holds(ids.dangling, id)) this.handled.add(id);
+        // The exact id of a workflow, folded by the collation into a dangling one: planned with
+        // the parents, in a batch of its own, which keeps its rows only.
+        if (this.versions.has(id)) folded.push(id);
+        else builder.addOrphans(group.map((r) => toOrphan(r, 'workflow_not_found')));
       }
+    }
+    if (folded.length > 0) {
+      ids.parents.push(...folded);
+      ids.parents.sort(compareCodePoints);
+    }
+    this.done = builder.rowsSeen;
+  }
+
+  report(total: number): void {
+    this.options.progress?.({ phase: 'planning', rowsDone: this.done, rowsTotal: total });
+  }
+
+  /**
+   * The workflows with rows to fold, batch by batch. The next batches are asked for before this
+   * one is planned (`readAhead`): on a server their rows arrive while this batch is planned.
+   */
+  async planParents(total: number): Promise<void> {
+    const { parents } = this.ids;
+    const { batchSize } = this.options;
+    const ahead: ReturnType<typeof this.fetch>[] = [];
+    let asked = 0;
+    for (let i = 0; i < parents.length; i += batchSize) {
+      for (; ahead.length <= this.store.adapter.readAhead && asked < parents.length; asked += batchSize) {
+        ahead.push(this.fetch(asked));
+      }
+      const [workflowRows, stepRows] = await ahead.shift()!.result();
+      await this.planBatch(workflowRows, stepRows);
+      this.report(total);
+      // A synchronous driver (better-sqlite3) never leaves the microtask queue: let signals and
+      // the progress display in between batches.
+      await yieldToEventLoop();
+      this.lastYield = performance.now();
+    }
+    await this.wire.drain();
+  }
+
+  finish(total: number): Plan {
+    return this.builder.build(this.options.exactCount ? total : this.builder.rowsSeen);
+  }
+
+  private keysOf(uid: string): { uid: string; version: string }[] {
+    const v = this.versions.get(uid) as string | string[];
+    return typeof v === 'string' ? [{ uid, version: v }] : v.map((version) => ({ uid, version }));
+  }
+
+  private fetch(i: number) {
+    const batch = this.ids.parents.slice(i, i + this.options.batchSize);
+    const keys = batch.flatMap((uid) => this.keysOf(uid));
+    return this.wire.read(() =>
+      Promise.all([this.store.workflowsByKeys(keys, this.options.lock), this.store.stepsFor(batch, this.known)]),
+    );
+  }
+
+  private async planBatch(workflowRows: WorkflowRow[], stepRows: StepRow[]): Promise<void> {
+    const workflows = groupBy<WorkflowRow>(workflowRows, (w) => w.uid);
+    const updates: WorkflowUpdate[] = [];
+    for (const [uid, rows] of groupBy<StepRow>(stepRows, (s) => s.workflowId ?? '')) {
+      const versionRows = workflows.get(uid) ?? (await this.latecomers(uid));
+      this.done += rows.length;
       if (!versionRows) {
         // Deleted since its key was read: its rows have no workflow now.
-        builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
-        done += rows.length;
+        this.builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
         continue;
       }
-      const group = planWorkflowGroup(versionRows, rows, planOptions.onConflict, detail);
-      builder.addGroup(group);
+      const group = planWorkflowGroup(versionRows, rows, this.planOptions.onConflict, this.detail);
+      this.builder.addGroup(group);
       for (const u of group.updates) updates.push(u);
-      done += rows.length;
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
+      await this.yieldNowAndThen();
     }
-    if (options.write && updates.length > 0) {
-      // The write queues on the connection behind the reads asked for ahead: waiting for it here
-      // would wait for those reads too. Up to `readAhead` writes stay in flight.
-      const done = options.write(updates);
-      done.catch(() => undefined); // awaited below
-      writing.push({ done, sent: sent++ });
-      if (writing.length > store.adapter.readAhead) await writing.shift()?.done;
-    }
-    options.progress?.({ phase, rowsDone: done, rowsTotal: total });
-    // A synchronous driver (better-sqlite3) never leaves the microtask queue: let signals and the
-    // progress display in between batches.
-    await yieldToEventLoop();
-    lastYield = performance.now();
+    const { write } = this.options;
+    // The write queues on the connection behind the reads asked for ahead: waiting for it here
+    // would wait for those reads too.
+    if (write && updates.length > 0) await this.wire.write(() => write(updates));
   }
-  for (const { done } of writing) await done;
-  return builder.build(options.exactCount ? total : builder.rowsSeen);
+
+  /**
+   * The workflow rows of rows whose exact id the collation folded into one of this batch (see
+   * `known`), or of a workflow deleted since its key was read: read now. Undefined when none.
+   */
+  private async latecomers(uid: string): Promise<WorkflowRow[] | undefined> {
+    if (!this.versions.has(uid)) return undefined;
+    const rows = await this.wire.read(() => this.store.workflowsByKeys(this.keysOf(uid), this.options.lock)).result();
+    return rows.length > 0 ? rows : undefined;
+  }
+
+  /** Planning lets the driver's I/O in every few milliseconds, so the server never waits for the planner. */
+  private async yieldNowAndThen(): Promise<void> {
+    if (performance.now() - this.lastYield <= YIELD_EVERY_MS) return;
+    await yieldToEventLoop();
+    this.lastYield = performance.now();
+  }
 }

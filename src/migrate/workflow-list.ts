@@ -11,9 +11,8 @@ const IN_MEMORY = 5_000;
 const CHUNK = 1 << 20;
 
 const spillDirs = new Set<string>();
-let cleanupHooked = false;
 
-/** Removes every spill file of the process (also run at exit). */
+/** Removes every spill file of the process (the CLI calls it when the report is out, and at exit). */
 export function removeSpillFiles(): void {
   for (const dir of spillDirs) rmSync(dir, { recursive: true, force: true });
   spillDirs.clear();
@@ -57,15 +56,11 @@ export class SpillingWorkflowList implements WorkflowList {
     if (this.file === null) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'stepcfg-migrate-'));
       spillDirs.add(dir);
-      if (!cleanupHooked) {
-        cleanupHooked = true;
-        process.once('exit', removeSpillFiles);
-      }
       const file = path.join(dir, 'workflows.jsonl');
       this.file = { path: file, fd: openSync(file, 'w+', 0o600) };
       try {
         // The open descriptor keeps the data; with no name left, nothing stays behind even when
-        // the process is killed. (Where an open file cannot be removed, the exit handler does it.)
+        // the process is killed. (Where an open file cannot be removed, `removeSpillFiles` does it.)
         rmSync(dir, { recursive: true, force: true });
         spillDirs.delete(dir);
       } catch {

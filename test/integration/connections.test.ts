@@ -62,7 +62,7 @@ async function withAccountSetting(
   }
 }
 
-/** The URL forms SPEC 3 lists, as the controller writes them, for one test database. */
+/** The URL forms the tool accepts, as the controller writes them, for one test database. */
 function urlForms(db: TestDatabase): string[] {
   if (db.dialect === 'sqlite') {
     return [db.url, `sqlite:///${relative(process.cwd(), db.url)}`, `sqlite:///${db.url}`];

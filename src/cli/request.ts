@@ -1,0 +1,188 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { RunRequest } from '../commands/context.js';
+import { defaultDatabaseUrl, parseDatabaseUrl, type DatabaseTarget } from '../config/db-url.js';
+import { usageError } from '../errors.js';
+import type { Mode } from '../migrate/report.js';
+import type { CliOptions } from './program.js';
+
+/** A request as the command line gives it; the CLI adds how to confirm and who runs it. */
+export type CliRequest = Omit<RunRequest, 'confirm' | 'origin'>;
+
+/** What the command line said, as the checks below read it. */
+interface Parsed {
+  command: string | undefined;
+  mode: Mode;
+  o: CliOptions;
+  /** Whether a flag was given (rather than left at its default). */
+  given: (key: string) => boolean;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Turns parsed flags into a run request, refusing every bad or conflicting combination at once. */
+export function toRequest(
+  command: string | undefined,
+  o: CliOptions,
+  given: (key: string) => boolean,
+  env: NodeJS.ProcessEnv,
+  version: string,
+): CliRequest {
+  const p: Parsed = { command, mode: modeOf(command, o), o, given };
+  const problems = [...commandProblems(p), ...nameProblems(o), ...fileProblems(p)];
+  const target = targetOf(o, env, problems);
+  if (target) problems.push(...targetProblems(target, o));
+  const numbers = numbersOf(o, problems);
+  if (problems.length > 0 || target === undefined) throw usageError(problems.join('; '));
+  return {
+    mode: p.mode,
+    dryRun: !!o.dryRun,
+    target,
+    tables: {
+      schema: target.dialect === 'sqlite' ? undefined : o.schema,
+      step: o.stepTable,
+      workflow: o.workflowTable,
+    },
+    plan: {
+      onConflict: o.onConflict,
+      skipInvalid: !!o.skipInvalid,
+      strict: !!o.strict,
+      // Only a report or --verbose shows the list of workflow rows; otherwise their count is enough.
+      listWorkflows: !!(o.json || o.report || o.verbose),
+    },
+    ...numbers,
+    toolVersion: version,
+    dropTable: !!o.dropTable,
+    orphansOut: o.orphansOut === undefined ? undefined : resolve(o.orphansOut),
+    runId: o.run,
+    force: !!o.force,
+    backupFile: o.backupFile === undefined ? undefined : resolve(o.backupFile),
+  };
+}
+
+function modeOf(command: string | undefined, o: CliOptions): Mode {
+  if (command === 'status' || command === 'cleanup') return command;
+  return o.rollback ? 'rollback' : o.dryRun ? 'dry-run' : 'apply';
+}
+
+const flagName = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** The command and the flags that do not go with it. */
+function commandProblems({ command, mode, o, given }: Parsed): string[] {
+  const problems: string[] = [];
+  if (command !== undefined && command !== 'status' && command !== 'cleanup') {
+    // Never echo what may be a URL with a password in it.
+    const shown = command.includes('://') || command.includes('@') ? 'given' : `"${command}"`;
+    problems.push(
+      `unknown command ${shown} (commands: status, cleanup; apply needs none; the database goes with --db)`,
+    );
+  }
+  const foldFlags = (['onConflict', 'skipInvalid', 'strict', 'dropTable', 'orphansOut'] as const).filter(given);
+  if (mode === 'status' && o.dryRun) problems.push('status never writes: drop --dry-run');
+  if (mode === 'status' && foldFlags.some((f) => f !== 'strict')) {
+    problems.push(
+      'status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply',
+    );
+  }
+  if ((mode === 'rollback' || mode === 'cleanup') && foldFlags.length > 0) {
+    const owner = mode === 'rollback' ? '--rollback' : 'cleanup';
+    problems.push(`${foldFlags.map(flagName).join(', ')} belong to the fold, not to ${owner}`);
+  }
+  if (mode !== 'rollback' && (o.run !== undefined || o.force)) problems.push('--run and --force go with --rollback');
+  if (command !== undefined && o.rollback) problems.push(`--rollback cannot be combined with the ${command} command`);
+  if (o.quiet && o.verbose) problems.push('--quiet and --verbose contradict each other: choose one');
+  return problems;
+}
+
+/** Table and schema names: plain SQL names, and two different tables. */
+function nameProblems(o: CliOptions): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of [
+    ['--step-table', o.stepTable],
+    ['--workflow-table', o.workflowTable],
+    ['--schema', o.schema],
+  ] as const) {
+    if (value !== undefined && !IDENTIFIER.test(value)) {
+      problems.push(`${name} must be a plain SQL name (letters, digits, _), not ${JSON.stringify(value)}`);
+    }
+  }
+  if (o.stepTable === o.workflowTable) problems.push('--step-table and --workflow-table name the same table');
+  return problems;
+}
+
+/** The files the run would write: each one writable, and only for runs that write. */
+function fileProblems({ mode, o }: Parsed): string[] {
+  const problems: string[] = [];
+  for (const [name, file, mayExist] of [
+    ['--report', o.report, true],
+    ['--orphans-out', o.orphansOut, false],
+    ['--backup-file', o.backupFile, false],
+  ] as const) {
+    const problem = file === undefined ? undefined : outputFileProblem(name, file, mayExist);
+    if (problem) problems.push(problem);
+  }
+  if (o.backupFile !== undefined && (mode === 'dry-run' || mode === 'status' || o.dryRun)) {
+    problems.push('--backup-file is for runs that write');
+  }
+  return problems;
+}
+
+/** The database: `--db`, else the environment; a problem is added to `problems`. */
+function targetOf(o: CliOptions, env: NodeJS.ProcessEnv, problems: string[]): DatabaseTarget | undefined {
+  const url = o.db ?? defaultDatabaseUrl(env);
+  if (url === undefined) {
+    problems.push('no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH');
+    return undefined;
+  }
+  try {
+    return parseDatabaseUrl(url);
+  } catch (e) {
+    problems.push((e as Error).message);
+    return undefined;
+  }
+}
+
+/** Flags that the database at hand cannot honour. */
+function targetProblems(target: DatabaseTarget, o: CliOptions): string[] {
+  const problems: string[] = [];
+  if (target.dialect === 'sqlite' && o.schema !== undefined && o.schema !== 'main') {
+    problems.push('--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"');
+  }
+  if (target.dialect !== 'sqlite' && o.backupFile !== undefined) problems.push('--backup-file works with SQLite only');
+  return problems;
+}
+
+/** `--lock-timeout` (seconds, to milliseconds) and `--batch-size`; a problem is added to `problems`. */
+function numbersOf(o: CliOptions, problems: string[]): { lockTimeoutMs: number; batchSize: number } {
+  try {
+    const lockTimeoutMs = positiveNumber(o.lockTimeout, '--lock-timeout', false) * 1000;
+    return { lockTimeoutMs, batchSize: positiveNumber(o.batchSize, '--batch-size', true) };
+  } catch (e) {
+    problems.push((e as Error).message);
+    return { lockTimeoutMs: 0, batchSize: 0 };
+  }
+}
+
+function positiveNumber(value: string, flag: string, integer: boolean): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw usageError(`${flag} takes a positive ${integer ? 'whole ' : ''}number, not "${value}"`);
+  }
+  return n;
+}
+
+/** Why an output file cannot be written (a directory, a missing or read-only folder, already there). */
+function outputFileProblem(flag: string, file: string, mayExist: boolean): string | undefined {
+  const path = resolve(file);
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) return `${flag} ${file} is a directory`;
+    if (!mayExist) return `${flag} ${file} already exists; it is never overwritten`;
+  }
+  try {
+    if (!statSync(dirname(path)).isDirectory()) return `${flag} ${file}: ${dirname(path)} is not a directory`;
+    accessSync(dirname(path), constants.W_OK);
+  } catch {
+    return `${flag} ${file}: cannot write into ${dirname(path)}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,192 @@
+import type { Plan } from '../core/plan.js';
+import { ExitCode, ToolError } from '../errors.js';
+import { Bookkeeping, TOOL_PREFIX, writtenHash } from '../migrate/bookkeeping.js';
+import { emptyPlan } from '../migrate/report.js';
+import {
+  backupBeforeWriting,
+  blockedResult,
+  openRun,
+  readOnly,
+  result,
+  runRecord,
+  scan,
+  schemaOf,
+  whileRecordedRunning,
+  type Context,
+  type RunResult,
+  type Session,
+} from './context.js';
+import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from './drop.js';
+
+/**
+ * Apply: plan, and only when nothing blocks, write in one transaction: the original specs into
+ * the backup table, the new specs, the run record, and (where DDL is transactional) the drop.
+ * The writing pass re-reads every batch under lock and must reproduce the plan's numbers exactly.
+ */
+export async function apply(session: Session): Promise<RunResult> {
+  const book = new Bookkeeping(session.adapter, await schemaOf(session));
+  const ctx = await openRun(session, await finishPendingDrops(session.adapter, book));
+  return whileRecordedRunning(ctx, () => applyRun(ctx));
+}
+
+async function applyRun(ctx: Context): Promise<RunResult> {
+  const { req } = ctx;
+  if (ctx.droppedBy) {
+    ctx.notes.push(`nothing to migrate: ${req.tables.step} was dropped by run ${ctx.droppedBy.id}`);
+    const plan = emptyPlan();
+    plan.summary.tableDropped = true;
+    return result(ctx, plan, 'nothing-to-do', ExitCode.ok);
+  }
+  if (req.dropTable && !(await confirmDrop(ctx))) {
+    // Refused, but the report still shows what the run would have done (a read-only pass).
+    const plan = await readOnly(ctx.adapter, () => scan(ctx));
+    return blockedResult(ctx, plan, [
+      ...plan.blockers,
+      '--drop-table needs --yes when there is no terminal to confirm on',
+    ]);
+  }
+  if (req.backupFile) {
+    // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
+    const blocked = await blockedBeforeWriting(ctx);
+    if (blocked) return blocked;
+    await backupBeforeWriting(ctx);
+  }
+  return withOwnTables(ctx, () => foldAndRecord(ctx));
+}
+
+function confirmDrop(ctx: Context): Promise<boolean> {
+  const names = keptTablesFor(ctx)
+    .map((t) => t.original.table)
+    .join(' and ');
+  return ctx.req.confirm(
+    `Drop ${names} after the fold? (they are kept as ${TOOL_PREFIX}* tables until cleanup, for --rollback)`,
+  );
+}
+
+/** A read-only planning pass: the blocked result when the plan cannot go through, else undefined. */
+async function blockedBeforeWriting(ctx: Context): Promise<RunResult | undefined> {
+  const plan = await readOnly(ctx.adapter, () => scan(ctx));
+  const blockers = [...plan.blockers, ...(ctx.req.dropTable ? await dropBlockers(ctx, plan) : [])];
+  return blockers.length > 0 ? blockedResult(ctx, plan, blockers) : undefined;
+}
+
+/**
+ * Where DDL commits at once (MySQL/MariaDB) the tool's tables are made before the fold's
+ * transaction; a run that does not go through drops them again if it made them, so that a run
+ * that exits non-zero leaves nothing behind.
+ */
+async function withOwnTables(ctx: Context, fn: () => Promise<RunResult>): Promise<RunResult> {
+  const { adapter, book } = ctx;
+  let createdHere = false;
+  if (!adapter.transactionalDdl) {
+    createdHere = !(await book.exists());
+    await book.ensureTables();
+  }
+  try {
+    const outcome = await fn();
+    if (outcome.exitCode !== ExitCode.ok && createdHere) await book.dropAll();
+    return outcome;
+  } catch (e) {
+    await adapter.rollback().catch(() => undefined);
+    if (createdHere) await book.dropAll().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * The write transaction of an apply: one pass that plans each batch, locking its workflow rows,
+ * and stages the specs it will write in a temporary table; then, only when the plan is complete
+ * and nothing blocks, two set-based statements write the backups and the specs. Then the drop
+ * and the run record.
+ */
+async function foldAndRecord(ctx: Context): Promise<RunResult> {
+  const { adapter } = ctx;
+  await adapter.begin('write');
+  try {
+    const written = await stageWrites(ctx);
+    const blockers = [...written.plan.blockers, ...(ctx.req.dropTable ? await dropBlockers(ctx, written.plan) : [])];
+    if (blockers.length > 0) {
+      await adapter.rollback();
+      return blockedResult(ctx, written.plan, blockers);
+    }
+    await writeStaged(ctx, written);
+    return await dropAndRecord(ctx, written.plan);
+  } finally {
+    await adapter.closeStage().catch(() => undefined);
+  }
+}
+
+/** The writing pass: plans every batch under lock and stages the specs it will write. */
+async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }> {
+  const { adapter, store, book, req } = ctx;
+  if (adapter.transactionalDdl) await book.ensureTables();
+  // A table about to be dropped takes no new rows while the run plans and writes.
+  if (req.dropTable) await adapter.freezeTables([store.step, ...(store.labels ? [store.labels.ref] : [])]);
+  await adapter.openStage(store.workflow, store.workflowHasVersion);
+  const keepsText = adapter.keepsJsonText(store.workflowSpecType);
+  let staged = 0;
+  const plan = await scan(ctx, {
+    lock: true,
+    write: async (updates) => {
+      const hash = (spec: string) => writtenHash(spec, keepsText);
+      await adapter.stage(
+        updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec, hash: hash(u.newSpec) })),
+      );
+      staged += updates.length;
+    },
+  });
+  return { plan, staged };
+}
+
+/** Writes the staged specs and their backups, and the `--orphans-out` file. */
+async function writeStaged(ctx: Context, { plan, staged }: { plan: Plan; staged: number }): Promise<void> {
+  const { adapter, store, book, req } = ctx;
+  if (staged > 0) {
+    const rows = plan.summary.stepRows;
+    req.progress?.({ phase: 'writing', rowsDone: rows, rowsTotal: rows, workflows: staged });
+    await adapter.writeStage({
+      workflow: store.workflow,
+      specType: store.workflowSpecType,
+      hasVersion: store.workflowHasVersion,
+      backups: book.backups,
+      runId: ctx.runId,
+      count: staged,
+    });
+  }
+  if (req.orphansOut) {
+    await exportLeftRows(ctx, plan, req.orphansOut);
+    ctx.outputs.push(req.orphansOut);
+  }
+}
+
+/** Drops the tables (where DDL is transactional), records the run and commits. */
+async function dropAndRecord(ctx: Context, plan: Plan): Promise<RunResult> {
+  const { adapter, store, book, req } = ctx;
+  const kept = req.dropTable ? keptTablesFor(ctx) : [];
+  const dropNow = req.dropTable && adapter.transactionalDdl;
+  const guard = { ref: store.step, rows: plan.summary.stepRows };
+  const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
+  if (dropNow && !dropped.kept) {
+    throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
+  }
+  await book.saveRun(
+    runRecord(ctx, {
+      status: req.dropTable && !dropNow ? 'folded' : 'applied',
+      finishedAt: new Date().toISOString(),
+      stepTable: store.step.table,
+      workflowTable: store.workflow.table,
+      options: JSON.stringify({ ...req.plan, dropTable: req.dropTable, orphansOut: req.orphansOut ?? null }),
+      summary: JSON.stringify({ ...plan.summary, tableDropped: req.dropTable }),
+      tableDropped: dropNow,
+      keptStepTable: kept.find((t) => t.original.table === store.step.table)?.kept ?? null,
+      keptLabelsTable: kept.find((t) => t.original.table !== store.step.table)?.kept ?? null,
+      restoreDdl: dropped.captured,
+    }),
+  );
+  await adapter.commit();
+  if (req.dropTable && !dropNow) ctx.notes.push(...(await finishPendingDrops(adapter, book)));
+  plan.summary.tableDropped =
+    req.dropTable && (await book.listRuns()).some((r) => r.id === ctx.runId && r.tableDropped);
+  const drop = req.dropTable ? { keptAs: kept.map((t) => t.kept), orphansFile: req.orphansOut ?? null } : undefined;
+  return result(ctx, plan, 'done', ExitCode.ok, { drop });
+}

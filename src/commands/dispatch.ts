@@ -1,0 +1,83 @@
+import { rmSync } from 'node:fs';
+import { redact } from '../config/db-url.js';
+import { openAdapter, secretsOf } from '../dialect/connect.js';
+import { ExitCode, ToolError } from '../errors.js';
+import type { Mode } from '../migrate/report.js';
+import { apply } from './apply.js';
+import { cleanup } from './cleanup.js';
+import { writing, type RunRequest, type RunResult, type Session } from './context.js';
+import { plan } from './plan.js';
+import { rollback } from './rollback.js';
+import { lockedError, takeRunLock } from './run-lock.js';
+import { status } from './status.js';
+
+const COMMANDS: Record<Mode, (session: Session) => Promise<RunResult>> = {
+  apply,
+  'dry-run': plan,
+  status,
+  rollback,
+  cleanup,
+};
+
+/** A run stopped by a signal: its connection was dropped, so the database rolled it back. */
+export class Interrupted extends Error {
+  /** Whether part of the run had already committed (MySQL: a fold before its drop; a rollback's tables). */
+  constructor(readonly afterCommit = false) {
+    super('interrupted');
+  }
+}
+
+/**
+ * Runs one command against the database: opens the connection, takes the run lock for a command
+ * that writes, runs the command, turns what went wrong into one line for the operator, closes.
+ */
+export async function runMigration(req: RunRequest): Promise<RunResult> {
+  const writes = writing(req);
+  const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
+  const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label });
+  const session: Session = { req, adapter, outputs: [] };
+  const abort = () => adapter.abort();
+  req.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    // A signal that came while the connection opened is answered as one that comes later.
+    if (req.signal?.aborted) abort();
+    if (writes) await takeRunLock(session);
+    const done = await COMMANDS[req.mode](session);
+    if (done.exitCode !== ExitCode.ok) removeOutputs(session);
+    return done;
+  } catch (e) {
+    removeOutputs(session);
+    throw await operatorError(session, e);
+  } finally {
+    req.signal?.removeEventListener('abort', abort);
+    await adapter.close().catch(() => undefined);
+  }
+}
+
+/** A run that exits non-zero without having committed leaves no file behind either. */
+function removeOutputs(session: Session): void {
+  if (!session.adapter.committed) for (const file of session.outputs) rmSync(file, { force: true });
+}
+
+/** What went wrong, as the operator is told it: one line, no password, and what was written. */
+async function operatorError(session: Session, e: unknown): Promise<Error> {
+  const { req, adapter } = session;
+  const secrets = secretsOf(req.target);
+  if (req.signal?.aborted) return new Interrupted(adapter.committed);
+  // SQLite's write lock is its run lock; elsewhere a lock timeout after the run lock is somebody
+  // else's row or table lock (the controller's, a long transaction's).
+  if (adapter.isLockTimeout(e) && !adapter.lockRunIsSeparate) return lockedError(session);
+  if (adapter.isLockTimeout(e)) {
+    return new ToolError(
+      `another session kept a lock on the tables for longer than --lock-timeout (${req.lockTimeoutMs / 1000} s)` +
+        `${adapter.committed ? '' : '; nothing was written'}; try again when it is done`,
+    );
+  }
+  await adapter.rollback().catch(() => undefined);
+  if (e instanceof ToolError) return new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
+  const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
+  const outcome = adapter.committed
+    ? 'part of the run had committed: run the same command again to finish it'
+    : 'nothing was written';
+  return new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
+}

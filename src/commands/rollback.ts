@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { restoreKeepingEdits } from '../core/merge.js';
+import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js';
+import { ExitCode, ToolError } from '../errors.js';
+import { Bookkeeping, stillAsWritten, type RunRecord } from '../migrate/bookkeeping.js';
+import { emptyPlan, type RollbackResult } from '../migrate/report.js';
+import { chooseRun, laterRuns } from '../migrate/run-history.js';
+import {
+  backupBeforeWriting,
+  blockedResult,
+  openRun,
+  readOnly,
+  result,
+  runRecord,
+  schemaOf,
+  whileRecordedRunning,
+  type Context,
+  type RunResult,
+  type Session,
+} from './context.js';
+import { planOf } from './plan.js';
+
+type Found = Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>;
+
+const REFUSED = 'rollback refused; nothing was written';
+
+/**
+ * Rollback: undoes one applied run. Specs come back byte for byte, a dropped table and its labels
+ * come back as they were, the run is marked rolled back; all in one transaction where DDL is
+ * transactional. Where DDL commits on its own (MySQL/MariaDB) the tables come back first, and a
+ * re-run finishes the rest.
+ */
+export async function rollback(session: Session): Promise<RunResult> {
+  const { req } = session;
+  // Nothing recorded (never applied, or cleaned up): no step table needed to say so.
+  if (!(await new Bookkeeping(session.adapter, await schemaOf(session)).exists())) {
+    if (req.runId !== undefined) {
+      throw new ToolError(`no applied run "${req.runId}": this database has no run table`, ExitCode.usage);
+    }
+    const ctx = { req, runId: randomUUID(), notes: await session.adapter.notes() };
+    return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, {
+      rollback: summaryOf(null, {}, 'nothing to roll back'),
+    });
+  }
+  const ctx = await openRun(session);
+  if (req.dryRun) return planOf(ctx);
+  return whileRecordedRunning(ctx, () => rollbackRun(ctx));
+}
+
+/** A rollback's summary: what was found, with defaults for what was not. */
+function summaryOf(run: RunRecord | null | undefined, found: Partial<RollbackResult>, message: string): RollbackResult {
+  return { run: run?.id ?? null, workflowsRestored: 0, drifted: [], forced: 0, tablesRestored: [], ...found, message };
+}
+
+async function rollbackRun(ctx: Context): Promise<RunResult> {
+  const runs = await ctx.book.listRuns();
+  const run = chooseRun(runs, ctx.req.runId);
+  const refused = (found: Partial<RollbackResult>, blockers: string[], message = REFUSED) =>
+    blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, found, message) });
+  if (!run)
+    return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, {
+      rollback: summaryOf(run, {}, 'nothing to roll back'),
+    });
+  if (run.status === 'rolled_back') {
+    const message = `run ${run.id} was already rolled back (by run ${run.rolledBackBy} at ${run.rolledBackAt})`;
+    return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, { rollback: summaryOf(run, {}, message) });
+  }
+  const later = laterRuns(runs, run);
+  if (later.length > 0) {
+    const newest = later.at(-1)!.id;
+    return refused({}, [
+      `run ${newest} applied after run ${run.id} and is not rolled back: roll back the later runs first, newest first`,
+    ]);
+  }
+  const tables = await tablesToRestore(ctx.adapter, run.tableDropped ? ctx.book.keptTables(run) : []);
+  if (tables.problems.length > 0) return refused({}, tables.problems);
+  if (ctx.req.dryRun || !ctx.adapter.transactionalDdl) {
+    const dry = await dryRollback(ctx, run, tables.todo);
+    if (dry) return dry;
+  }
+  const question =
+    `Roll back run ${run.id}? Workflow specs it changed get their original text back` +
+    `${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`;
+  if (!(await ctx.req.confirm(question))) {
+    return refused(
+      {},
+      ['--rollback needs --yes when there is no terminal to confirm on'],
+      'rollback not confirmed; nothing was written',
+    );
+  }
+  await backupBeforeWriting(ctx);
+  return restoreAndRecord(ctx, run, tables.todo);
+}
+
+/**
+ * The read-only pass before writing where it is needed: a dry run's whole answer, or (where the
+ * tables must come back before the specs, in their own commits) drift found before anything is
+ * restored. Undefined when the real rollback may go on.
+ */
+async function dryRollback(ctx: Context, run: RunRecord, todo: KeptTable[]): Promise<RunResult | undefined> {
+  const found = await readOnly(ctx.adapter, () => restoreSpecs(ctx, run, false));
+  const blockers = driftBlockers(ctx, run, found);
+  if (blockers.length > 0)
+    return blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, found, REFUSED) });
+  if (!ctx.req.dryRun) return undefined;
+  const names = todo.map((t) => t.original.table);
+  const message =
+    `would restore ${found.workflowsRestored + found.forced} workflow row(s)` +
+    `${names.length > 0 ? ` and bring back ${names.join(', ')}` : ''}`;
+  return result(ctx, emptyPlan(), 'planned', ExitCode.ok, {
+    rollback: summaryOf(run, { ...found, tablesRestored: names }, message),
+  });
+}
+
+/** Why a rollback is refused for rows edited since the run (none with `--force`). */
+function driftBlockers(ctx: Context, run: RunRecord, found: { drifted: RollbackResult['drifted'] }): string[] {
+  if (found.drifted.length === 0 || ctx.req.force) return [];
+  const shown = found.drifted.slice(0, 5).map((d) => d.uid);
+  return [
+    `${found.drifted.length} workflow row(s) changed after run ${run.id}: ${shown.join(', ')}` +
+      `${found.drifted.length > 5 ? ', …' : ''} (--force restores their step_configurations and keeps their other edits)`,
+  ];
+}
+
+/** The writing rollback: tables and specs back, the run marked rolled back, a record of this run. */
+async function restoreAndRecord(ctx: Context, run: RunRecord, todo: KeptTable[]): Promise<RunResult> {
+  const { adapter, book } = ctx;
+  const restored = todo.map((t) => t.original.table);
+  const restoredFirst = !adapter.transactionalDdl && todo.length > 0;
+  if (restoredFirst) await adapter.restoreTables(todo, run.restoreDdl);
+  await adapter.begin('write');
+  const found = await restoreSpecs(ctx, run, true);
+  const blockers = driftBlockers(ctx, run, found);
+  if (blockers.length > 0) {
+    await adapter.rollback();
+    const message = restoredFirst
+      ? `the tables ${restored.join(', ')} are back, but the specs were not restored (a workflow changed meanwhile); ` +
+        'run --rollback again'
+      : REFUSED;
+    const shown = restoredFirst ? { ...found, tablesRestored: restored } : found;
+    return blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, shown, message) });
+  }
+  if (adapter.transactionalDdl && todo.length > 0) await adapter.restoreTables(todo, run.restoreDdl);
+  const finishedAt = new Date().toISOString();
+  await book.updateRun(run.id, { status: 'rolled_back', rolledBackBy: ctx.runId, rolledBackAt: finishedAt });
+  const done = summaryOf(run, { ...found, tablesRestored: restored }, `run ${run.id} rolled back`);
+  const options = JSON.stringify({ run: run.id, force: ctx.req.force });
+  const { stepTable, workflowTable } = run;
+  const summary = JSON.stringify(done);
+  await book.saveRun(runRecord(ctx, { status: 'done', finishedAt, stepTable, workflowTable, options, summary }));
+  await adapter.commit();
+  return result(ctx, emptyPlan(), 'done', ExitCode.ok, { rollback: done });
+}
+
+/** Which kept tables still have to come back; and why they cannot, if they cannot. */
+async function tablesToRestore(
+  adapter: DialectAdapter,
+  tables: KeptTable[],
+): Promise<{ todo: KeptTable[]; problems: string[] }> {
+  const todo: KeptTable[] = [];
+  const problems: string[] = [];
+  for (const t of tables) {
+    const keptThere = (await adapter.columns({ schema: t.original.schema, table: t.kept })) !== null;
+    const originalThere = (await adapter.columns(t.original)) !== null;
+    if (keptThere && originalThere) {
+      problems.push(`a table ${t.original.table} exists again; remove it first, the rollback would overwrite it`);
+    } else if (keptThere) todo.push(t);
+    else if (!originalThere) problems.push(`the kept copy ${t.kept} of ${t.original.table} is gone (was cleanup run?)`);
+  }
+  return { todo, problems };
+}
+
+/**
+ * One pass over a run's backups, page by page: every workflow row it changed is compared with
+ * what the run wrote. Unchanged rows get their original spec back; rows edited since are drift:
+ * refused, or with `--force` given back their old `step_configurations` and keep the rest.
+ */
+async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Found> {
+  const { book, store, req } = ctx;
+  const out: Found = { workflowsRestored: 0, drifted: [], forced: 0 };
+  // A page holds workflow rows only: ten times a scan batch of workflow uids is about as many rows.
+  for await (const page of book.backupsOf(run.id, req.batchSize * 10)) {
+    const current = await store.workflowsByKeys(page, write);
+    const byKey = new Map(current.map((w) => [JSON.stringify([w.uid, w.version]), w]));
+    const writes: SpecWrite[] = [];
+    for (const backup of page) {
+      const row = byKey.get(JSON.stringify([backup.uid, backup.version]));
+      const key = { uid: backup.uid, version: backup.version };
+      if (!row) {
+        out.drifted.push({ ...key, reason: 'the workflow row no longer exists' });
+      } else if (stillAsWritten(row.spec, backup.writtenHash)) {
+        writes.push({ ...key, spec: backup.original });
+        out.workflowsRestored++;
+      } else {
+        out.drifted.push({ ...key, reason: 'its spec changed after the run' });
+        if (!req.force) continue;
+        writes.push({ ...key, spec: restoreKeepingEdits(row.spec, backup.original) });
+        out.forced++;
+      }
+    }
+    if (write && (req.force || out.drifted.length === 0)) await store.writeSpecs(writes);
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildProgram, type CliOptions } from '../../src/cli/program.js';
+import { toRequest } from '../../src/cli/request.js';
+import { ToolError } from '../../src/errors.js';
+
+/** Parses a command line as the CLI does and turns it into a request (or the usage error's text). */
+function request(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const program = buildProgram();
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  program.parse(argv, { from: 'user' });
+  const given = (key: string) => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
+  try {
+    return toRequest(program.args[0], program.opts<CliOptions>(), given, env, '0.0.0');
+  } catch (e) {
+    if (e instanceof ToolError) return { usage: e.message, exitCode: e.exitCode };
+    throw e;
+  }
+}
+
+describe('the command line as a request', () => {
+  it('picks the mode from the command and flags', () => {
+    expect(request(['--db', 'x.db'])).toMatchObject({ mode: 'apply', dryRun: false });
+    expect(request(['--db', 'x.db', '--dry-run'])).toMatchObject({ mode: 'dry-run', dryRun: true });
+    expect(request(['status', '--db', 'x.db'])).toMatchObject({ mode: 'status' });
+    expect(request(['--db', 'x.db', '--rollback', '--dry-run'])).toMatchObject({ mode: 'rollback', dryRun: true });
+    expect(request(['cleanup', '--db', 'x.db'])).toMatchObject({ mode: 'cleanup' });
+  });
+
+  it('finds the database in STEPCFG_DB_URL, then CTRL_DB_PATH, when --db is absent', () => {
+    const env = { STEPCFG_DB_URL: 'sqlite:///a.db', CTRL_DB_PATH: 'b.db' };
+    expect(request([], env)).toMatchObject({ target: { dialect: 'sqlite', file: 'a.db' } });
+    expect(request([], { CTRL_DB_PATH: 'b.db' })).toMatchObject({ target: { dialect: 'sqlite', file: 'b.db' } });
+    expect(request(['--db', 'c.db'], env)).toMatchObject({ target: { file: 'c.db' } });
+  });
+
+  it('reports every problem at once, as a usage error (exit 2)', () => {
+    const refused = request(['status', '--on-conflict', 'keep', '--quiet', '--verbose', '--step-table', 'a-b']);
+    expect(refused).toMatchObject({ exitCode: 2 });
+    const message = (refused as { usage: string }).usage;
+    expect(message.split('; ')).toEqual([
+      'status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply',
+      '--quiet and --verbose contradict each other: choose one',
+      '--step-table must be a plain SQL name (letters, digits, _), not "a-b"',
+      'no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH',
+    ]);
+  });
+
+  it('never echoes a command that looks like a URL with a password', () => {
+    const refused = request(['postgresql://u:Secret9@h/db', '--db', 'x.db']) as { usage: string };
+    expect(refused.usage).toContain('unknown command given');
+    expect(refused.usage).not.toContain('Secret9');
+  });
+
+  it('refuses flags the database cannot honour, and output files that exist or cannot be written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepcfg-request-'));
+    const refused = request(['--db', 'x.db', '--schema', 'other', '--orphans-out', dir, '--lock-timeout', '0']);
+    expect((refused as { usage: string }).usage).toBe(
+      `--orphans-out ${dir} is a directory; ` +
+        '--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"; ' +
+        '--lock-timeout takes a positive number, not "0"',
+    );
+    const server = request(['--db', 'postgresql://u@h/db', '--backup-file', join(dir, 'b.db')]) as { usage: string };
+    expect(server.usage).toBe('--backup-file works with SQLite only');
+    rmSync(dir, { recursive: true });
+  });
+});
