@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { BIN, cli } from '../support/cli.js';
+import { cli } from '../support/cli.js';
 import { readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { installedCopy } from '../support/installed-copy.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const MB10 = 'x'.repeat(10 * 1024 * 1024);
@@ -218,9 +219,12 @@ describeEachDialect('hostile data', (dialect, need) => {
         copyFileSync(db.url, file);
         chmodSync(file, 0o444);
         chmodSync(dir(), 0o755);
-        // Root may write anything: run the command as an ordinary user, as an operator would.
+        // Root may write anything: run the command as an ordinary user, as an operator would. That
+        // user may not reach the checkout (a home directory of mode 0700, a clone into mktemp -d):
+        // it runs a copy of the command as installed, in the directory it can read.
+        const bin = installedCopy(dir());
         const asNobody = (args: string[]) =>
-          spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args], { encoding: 'utf8' });
+          spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, bin, ...args], { encoding: 'utf8' });
         const dry = asNobody(['--db', file, '--dry-run', '--json', '--quiet']);
         expect(dry.stderr).toBe('');
         expect(dry.status).toBe(0);
