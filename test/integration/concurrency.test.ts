@@ -86,7 +86,7 @@ async function controllerWritesDuringApply(db: TestDatabase): Promise<void> {
   }
   const folded = inserted.filter((row) => specs.get(row.workflow)!.includes(`{"name": "${row.name}"`)).length;
   const status = await cli(['status', '--db', db.url, '--json']);
-  expect(status.json().status.pending).toBe(inserted.length - folded);
+  expect(status.json().status!.pending).toBe(inserted.length - folded);
   const rerun = await cli(['--db', db.url, '--json', '--quiet']);
   expect(rerun.json().summary.folded).toBe(inserted.length - folded);
   expect((await cli(['status', '--db', db.url])).code).toBe(0);

@@ -103,9 +103,7 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   // Every row accounted for once: folded, orphan or invalid.
   expect(report.summary.stepRows).toBe(n);
   expect(report.summary.folded + report.summary.orphans + report.summary.invalid).toBe(n);
-  const orphans = new Map(
-    report.orphans.map((o: { name: string; workflowId: string; reason: string }) => [o.name, [o.workflowId, o.reason]]),
-  );
+  const orphans = new Map(report.orphans.map((o) => [o.name, [o.workflowId, o.reason]]));
   expect(orphans.get('upper-case-id')).toEqual([wf.uid.toUpperCase(), 'workflow_not_found']);
   expect(orphans.get('trailing-spaces-id')).toEqual([`${wf.uid}  `, 'workflow_not_found']);
   expect(orphans.get('dangling-case-id')).toEqual(['ZZ-CASE', 'workflow_not_found']);
