@@ -166,13 +166,19 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
   }, 120_000);
 
   if (dialect === 'postgres') {
-    it('the same where the database defaults to REPEATABLE READ: the apply still waits for the rows the controller changes', async (ctx) => {
-      need(ctx);
-      await withGenerated(dialect, 100_000, async (db) => {
-        await db.knex().raw(`ALTER DATABASE ?? SET default_transaction_isolation = 'repeatable read'`, [db.name]);
-        await controllerWritesDuringApply(db);
-      });
-    }, 120_000);
+    const title =
+      'the same where the database defaults to REPEATABLE READ: the apply still waits for the rows the controller changes';
+    it(
+      title,
+      async (ctx) => {
+        need(ctx);
+        await withGenerated(dialect, 100_000, async (db) => {
+          await db.knex().raw(`ALTER DATABASE ?? SET default_transaction_isolation = 'repeatable read'`, [db.name]);
+          await controllerWritesDuringApply(db);
+        });
+      },
+      120_000,
+    );
   }
 
   it('a signal that came before the run reached the database: exit 143, interrupted, nothing written', async (ctx) => {

@@ -134,12 +134,16 @@ describeEachDialect('hostile data', (dialect, need) => {
         await db
           .knex()
           .raw(
-            "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
+            'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) ' +
+              "VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', " +
+              "CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
           );
         await db
           .knex()
           .raw(
-            "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
+            'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) ' +
+              "VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', " +
+              "CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
           );
       }
       const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);

@@ -129,12 +129,14 @@ describeEachDialect('migration', (dialect, need) => {
       ]);
 
       expect(await specOf(db, 'wf-values')).toBe(
-        '{"structure": {"z": 1, "a": 2}, "branch": "main", "type_kwargs": {"temperature": 1.0}, "configuration": {}, "step_configurations": [' +
+        '{"structure": {"z": 1, "a": 2}, "branch": "main", "type_kwargs": {"temperature": 1.0}, ' +
+          '"configuration": {}, "step_configurations": [' +
           [
             item(
               '"numbers"',
               'LLMStep',
-              '{"zeta": 1.0, "big": 12345678901234567890, "neg_zero": -0.0, "huge": 1e400, "pi": 3.14159265358979323846264338327950288, "nested": {"z": [1.0, 2.50, {"b": 1, "a": 2}], "a": null}}',
+              '{"zeta": 1.0, "big": 12345678901234567890, "neg_zero": -0.0, "huge": 1e400, ' +
+                '"pi": 3.14159265358979323846264338327950288, "nested": {"z": [1.0, 2.50, {"b": 1, "a": 2}], "a": null}}',
             ),
             item(
               '"r\\u00e9sum\\u00e9-\\u4e2d\\u6587-\\ud83d\\ude00"',
@@ -152,7 +154,8 @@ describeEachDialect('migration', (dialect, need) => {
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
       expect(await specOf(db, 'wf-defaults')).toBe(
-        '{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, "configuration": {}, "step_configurations": [' +
+        '{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, ' +
+          '"configuration": {}, "step_configurations": [' +
           [
             item('"branch-missing"', 'SessionLoader', '{"a": 1}'),
             item('"branch-null"', 'SessionLoader', '{"a": 2}'),
@@ -298,12 +301,14 @@ describeEachDialect('migration', (dialect, need) => {
         );
       } else if (dialect === 'postgres') {
         await k.raw(
-          `CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+          `CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' ` +
+            `THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
         );
         await k.raw('CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW EXECUTE FUNCTION refuse()');
       } else {
         await k.raw(
-          `CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`,
+          `CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' ` +
+            `THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`,
         );
       }
       const before = await dumpDatabase(db, { exclude: () => false });
