@@ -115,6 +115,20 @@ await runMain('bench', async () => {
   }
 });
 
+/** One repetition: what its steps run on, and what they measure and read. */
+interface RepRun {
+  dialect: Dialect;
+  template: Template;
+  dir: string;
+  floor: ReturnType<typeof floorVariant>;
+  result: Result;
+  times: Partial<Rep>;
+  states: { tool?: State; floor1?: State; floor2?: State };
+  /** Whether this repetition checks the floors' results against the tool's. */
+  check: boolean;
+  prefix: string;
+}
+
 /** All repetitions of one database and size. */
 async function benchmark(dialect: Dialect, steps: number, reps: number, dir: string, verify: boolean): Promise<Result> {
   const label = `${dialect} ${steps}`;
@@ -125,70 +139,93 @@ async function benchmark(dialect: Dialect, steps: number, reps: number, dir: str
   const result: Result = { dialect, steps, stepRows: 0, reps: [], peakRssKb: 0 };
 
   for (let rep = 1; rep <= reps; rep++) {
-    const times: Partial<Rep> = {};
-    const check = verify && rep === 1;
-    const states: { tool?: State; floor1?: State; floor2?: State } = {};
-    const prefix = `  rep ${rep}`;
-
-    const tool = async (copy: Copy, mode: ToolMode, key: keyof Rep) => {
-      checkInterrupted();
-      const run = await runTool(copy, mode, dir);
-      times[key] = run.seconds;
-      result.peakRssKb = Math.max(result.peakRssKb, run.peakRssKb);
-      console.log(
-        `${prefix}  tool ${mode.padEnd(9)} ${run.seconds.toFixed(3)} s  (peak RSS ${(run.peakRssKb / 1024).toFixed(0)} MB)`,
-      );
-      return run;
+    const run: RepRun = {
+      dialect,
+      template,
+      dir,
+      floor,
+      result,
+      times: {},
+      states: {},
+      check: verify && rep === 1,
+      prefix: `  rep ${rep}`,
     };
-    const applyDryRunRollback = () =>
-      onFreshCopy(template, dir, async (copy) => {
-        await tool(copy, 'dry-run', 'dryRun');
-        result.stepRows = (await tool(copy, 'apply', 'apply')).stepRows;
-        if (check) states.tool = await withSession(copy, (s) => readToolState(s, dialect));
-        await tool(copy, 'rollback', 'rollback');
-      });
-    const drop = () => onFreshCopy(template, dir, (copy) => tool(copy, 'drop', 'drop').then(() => undefined));
-    const floor1 = () =>
-      onFreshCopy(template, dir, async (copy) => {
-        checkInterrupted();
-        const run = await runFloor(copy, floor, 'floor1', check ? (s) => readFloorState(s, dialect) : undefined);
-        times.floor1 = run.seconds;
-        states.floor1 = run.inspected;
-        console.log(`${prefix}  floor 1        ${run.seconds.toFixed(3)} s`);
-      });
-    const floor2 = () =>
-      onFreshCopy(template, dir, async (copy) => {
-        checkInterrupted();
-        const before = check ? await withSession(copy, (s) => countStepsAndLabels(s)) : undefined;
-        const run = await runFloor(copy, floor, 'floor2', check ? (s) => readFloorState(s, dialect) : undefined);
-        if (before) await withSession(copy, (s) => checkKeptTables(s, dialect, before.steps, before.labels));
-        times.floor2 = run.seconds;
-        states.floor2 = run.inspected;
-        console.log(`${prefix}  floor 2        ${run.seconds.toFixed(3)} s`);
-      });
-
     // Tool and floor alternate; every other repetition the floor goes first.
     for (const [toolStep, floorStep] of [
       [applyDryRunRollback, floor1],
       [drop, floor2],
     ] as const) {
-      for (const step of rep % 2 === 1 ? [toolStep, floorStep] : [floorStep, toolStep]) await step();
+      for (const step of rep % 2 === 1 ? [toolStep, floorStep] : [floorStep, toolStep]) await step(run);
     }
 
-    if (check) {
-      compareStates(dialect, states.tool!, states.floor1!, ['the tool', 'floor 1']);
-      compareStates(dialect, states.floor1!, states.floor2!, ['floor 1', 'floor 2']);
+    if (run.check) {
+      compareStates(dialect, run.states.tool!, run.states.floor1!, ['the tool', 'floor 1']);
+      compareStates(dialect, run.states.floor1!, run.states.floor2!, ['floor 1', 'floor 2']);
       console.log(`floor result equals tool result at ${steps} rows on ${dialect}`);
     }
-    result.reps.push(times as Rep);
-    console.log(`${label} rep ${rep}: ${repLine(times as Rep)}`);
+    result.reps.push(run.times as Rep);
+    console.log(`${label} rep ${rep}: ${repLine(run.times as Rep)}`);
   }
+  const rowsPerSecond = Math.round(result.stepRows / median(result.reps.map((r) => r.apply)));
   console.log(
-    `${label} median of ${reps}: ${repLine(medianRep(result.reps))}; apply ${Math.round(result.stepRows / median(result.reps.map((r) => r.apply)))} rows/s; ` +
+    `${label} median of ${reps}: ${repLine(medianRep(result.reps))}; apply ${rowsPerSecond} rows/s; ` +
       `peak RSS of the tool ${(result.peakRssKb / 1024).toFixed(0)} MB`,
   );
   await template.drop();
   return result;
+}
+
+/** One run of the tool on a copy: its time under `key`, its peak memory into the result. */
+async function timeTool(run: RepRun, copy: Copy, mode: ToolMode, key: keyof Rep) {
+  checkInterrupted();
+  const ran = await runTool(copy, mode, run.dir);
+  run.times[key] = ran.seconds;
+  run.result.peakRssKb = Math.max(run.result.peakRssKb, ran.peakRssKb);
+  console.log(
+    `${run.prefix}  tool ${mode.padEnd(9)} ${ran.seconds.toFixed(3)} s  (peak RSS ${(ran.peakRssKb / 1024).toFixed(0)} MB)`,
+  );
+  return ran;
+}
+
+/** (a)–(c): the tool's dry run, apply and rollback of that apply, on one copy. */
+function applyDryRunRollback(run: RepRun): Promise<void> {
+  return onFreshCopy(run.template, run.dir, async (copy) => {
+    await timeTool(run, copy, 'dry-run', 'dryRun');
+    run.result.stepRows = (await timeTool(run, copy, 'apply', 'apply')).stepRows;
+    if (run.check) run.states.tool = await withSession(copy, (s) => readToolState(s, run.dialect));
+    await timeTool(run, copy, 'rollback', 'rollback');
+  });
+}
+
+/** (d): the tool's apply --drop-table, on its own copy. */
+function drop(run: RepRun): Promise<void> {
+  return onFreshCopy(run.template, run.dir, (copy) => timeTool(run, copy, 'drop', 'drop').then(() => undefined));
+}
+
+/** (e): floor 1, on its own copy. */
+function floor1(run: RepRun): Promise<void> {
+  return onFreshCopy(run.template, run.dir, async (copy) => {
+    checkInterrupted();
+    const inspect = run.check ? (s: Session) => readFloorState(s, run.dialect) : undefined;
+    const ran = await runFloor(copy, run.floor, 'floor1', inspect);
+    run.times.floor1 = ran.seconds;
+    run.states.floor1 = ran.inspected;
+    console.log(`${run.prefix}  floor 1        ${ran.seconds.toFixed(3)} s`);
+  });
+}
+
+/** (f): floor 2, on its own copy; checked, every step and label row is kept. */
+function floor2(run: RepRun): Promise<void> {
+  return onFreshCopy(run.template, run.dir, async (copy) => {
+    checkInterrupted();
+    const before = run.check ? await withSession(copy, (s) => countStepsAndLabels(s)) : undefined;
+    const inspect = run.check ? (s: Session) => readFloorState(s, run.dialect) : undefined;
+    const ran = await runFloor(copy, run.floor, 'floor2', inspect);
+    if (before) await withSession(copy, (s) => checkKeptTables(s, run.dialect, before.steps, before.labels));
+    run.times.floor2 = ran.seconds;
+    run.states.floor2 = ran.inspected;
+    console.log(`${run.prefix}  floor 2        ${ran.seconds.toFixed(3)} s`);
+  });
 }
 
 /** Runs fn on a fresh copy of the template and removes the copy afterwards. */

@@ -133,7 +133,9 @@ const SQLITE_CORRELATED_ITEMS = `(SELECT ${SQLITE_ITEMS} FROM step_configuration
 const SQLITE_VARIANTS: FloorVariant[] = [
   {
     name: 'correlated-splice',
-    how: 'UPDATE workflow SET spec = (correlated json_group_array over the step rows of workflow.uid) spliced into the spec text (json_set when the spec is empty, NULL, or has step_configurations)',
+    how:
+      'UPDATE workflow SET spec = (correlated json_group_array over the step rows of workflow.uid) spliced into the spec text ' +
+      '(json_set when the spec is empty, NULL, or has step_configurations)',
     statements: (kind) =>
       sqliteTransaction(kind, [
         `UPDATE workflow SET spec = ${sqliteSpliced(SQLITE_CORRELATED_ITEMS)} WHERE uid IN (SELECT workflow_id FROM step_configuration)`,
@@ -141,7 +143,9 @@ const SQLITE_VARIANTS: FloorVariant[] = [
   },
   {
     name: 'correlated',
-    how: "UPDATE workflow SET spec = json_set(spec, '$.step_configurations', (correlated json_group_array over the step rows of workflow.uid, via ix_step_configuration_workflow_id))",
+    how:
+      "UPDATE workflow SET spec = json_set(spec, '$.step_configurations', (correlated json_group_array " +
+      'over the step rows of workflow.uid, via ix_step_configuration_workflow_id))',
     statements: (kind) =>
       sqliteTransaction(kind, [
         `UPDATE workflow SET spec = ${sqliteMerged(SQLITE_CORRELATED_ITEMS)} ` +
@@ -241,7 +245,10 @@ const PG_JSON_ITEMS_QUERY = `SELECT s.workflow_id, ${PG_ITEMS_JSON} AS items FRO
 const PG_VARIANTS: FloorVariant[] = [
   {
     name: 'json-splice',
-    how: 'backup INSERT … WHERE uid IN (…); UPDATE … FROM (SELECT workflow_id, json_agg(json_build_object(…) ORDER BY …) … GROUP BY workflow_id), items spliced into the spec text (jsonb when step_configurations exists); work_mem 256MB',
+    how:
+      'backup INSERT … WHERE uid IN (…); ' +
+      'UPDATE … FROM (SELECT workflow_id, json_agg(json_build_object(…) ORDER BY …) … GROUP BY workflow_id), ' +
+      'items spliced into the spec text (jsonb when step_configurations exists); work_mem 256MB',
     statements: (kind) =>
       pgTransaction(kind, [PG_BACKUP_ROWS, pgUpdateFrom(pgSplicedMerged('a.items'), PG_JSON_ITEMS_QUERY)]),
   },
@@ -271,11 +278,14 @@ const PG_VARIANTS: FloorVariant[] = [
   },
   {
     name: 'json-splice-one-statement',
-    how: 'json-splice as one statement: WITH a AS (items), b AS (INSERT backup … JOIN a) UPDATE … FROM a (the CTE sees the specs before the update)',
+    how:
+      'json-splice as one statement: WITH a AS (items), ' +
+      'b AS (INSERT backup … JOIN a) UPDATE … FROM a (the CTE sees the specs before the update)',
     statements: (kind) =>
       pgTransaction(kind, [
         `WITH a AS (${PG_JSON_ITEMS_QUERY}), ` +
-          `b AS (INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT w.uid, w.version, w.spec::text FROM workflow w JOIN a ON a.workflow_id = w.uid) ` +
+          `b AS (INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT w.uid, w.version, w.spec::text ` +
+          `FROM workflow w JOIN a ON a.workflow_id = w.uid) ` +
           `UPDATE workflow w SET spec = ${pgSplicedMerged('a.items')} FROM a WHERE a.workflow_id = w.uid`,
       ]),
   },
@@ -308,7 +318,9 @@ function mysqlSpliced(items: string): string {
   );
 }
 
-const MYSQL_BACKUP_TABLE = `CREATE TABLE ${BACKUP_TABLE} (uid VARCHAR(64) NOT NULL, version VARCHAR(255) NOT NULL, spec LONGTEXT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+const MYSQL_BACKUP_TABLE =
+  `CREATE TABLE ${BACKUP_TABLE} (uid VARCHAR(64) NOT NULL, version VARCHAR(255) NOT NULL, spec LONGTEXT) ` +
+  `ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 const MYSQL_BACKUP_ROWS =
   `INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT uid, version, spec FROM workflow ` +
   'WHERE uid IN (SELECT workflow_id FROM step_configuration)';
@@ -340,9 +352,12 @@ const MYSQL_DERIVED_ITEMS = `(SELECT s.workflow_id, ${MYSQL_ITEMS} AS items FROM
 
 function mysqlTempTable(kind: FloorKind, merged: string): string[] {
   return mysqlTransaction(kind, [
-    'CREATE TEMPORARY TABLE stepcfg_floor_items (workflow_id VARCHAR(64) NOT NULL PRIMARY KEY, items LONGTEXT NOT NULL) DEFAULT CHARSET=utf8mb4',
-    `INSERT INTO stepcfg_floor_items SELECT s.workflow_id, ${MYSQL_ITEMS} FROM step_configuration s WHERE s.workflow_id IS NOT NULL GROUP BY s.workflow_id`,
-    `INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT w.uid, w.version, w.spec FROM workflow w JOIN stepcfg_floor_items a ON a.workflow_id = w.uid`,
+    'CREATE TEMPORARY TABLE stepcfg_floor_items (workflow_id VARCHAR(64) NOT NULL PRIMARY KEY, items LONGTEXT NOT NULL) ' +
+      'DEFAULT CHARSET=utf8mb4',
+    `INSERT INTO stepcfg_floor_items SELECT s.workflow_id, ${MYSQL_ITEMS} FROM step_configuration s ` +
+      `WHERE s.workflow_id IS NOT NULL GROUP BY s.workflow_id`,
+    `INSERT INTO ${BACKUP_TABLE} (uid, version, spec) SELECT w.uid, w.version, w.spec ` +
+      `FROM workflow w JOIN stepcfg_floor_items a ON a.workflow_id = w.uid`,
     `UPDATE workflow w JOIN stepcfg_floor_items a ON a.workflow_id = w.uid SET w.spec = ${merged}`,
     'DROP TEMPORARY TABLE stepcfg_floor_items',
   ]);
@@ -365,7 +380,10 @@ const MYSQL_VARIANTS: FloorVariant[] = [
   },
   {
     name: 'update-join-derived',
-    how: 'backup INSERT … WHERE uid IN (…); UPDATE workflow w JOIN (SELECT workflow_id, JSON_ARRAYAGG(JSON_OBJECT(…) ORDER BY …) … GROUP BY workflow_id) a SET spec = JSON_SET(…)',
+    how:
+      'backup INSERT … WHERE uid IN (…); ' +
+      'UPDATE workflow w JOIN (SELECT workflow_id, JSON_ARRAYAGG(JSON_OBJECT(…) ORDER BY …) … GROUP BY workflow_id) a ' +
+      'SET spec = JSON_SET(…)',
     statements: (kind) =>
       mysqlTransaction(kind, [
         MYSQL_BACKUP_ROWS,

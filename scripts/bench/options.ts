@@ -36,49 +36,71 @@ export function parseOptions(
       options.help = true;
       continue;
     }
-    const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    const name = match?.[1] as Name | undefined;
-    if (!match || !name || !accepted.includes(name)) {
-      throw new UsageError(
-        arg.startsWith('-') ? `unknown option ${arg.split('=')[0]}` : `unexpected argument ${JSON.stringify(arg)}`,
-      );
-    }
-    let value = match[2];
-    if (FLAGS.has(name)) {
-      if (value !== undefined) throw new UsageError(`--${name} takes no value`);
-    } else if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
-    }
-    switch (name) {
-      case 'sizes':
-        options.sizes = list(value!, name).map((s) => positiveInteger(s, name, 100));
-        options.sizes = [...new Set(options.sizes)].sort((a, b) => a - b);
-        break;
-      case 'reps':
-        options.reps = positiveInteger(value!, name, 1);
-        break;
-      case 'databases':
-        options.databases = list(value!, name).map((d) => {
-          const dialect = d === 'mariadb' ? 'mysql' : d === 'postgresql' ? 'postgres' : d;
-          if (!ALL_DATABASES.includes(dialect as Dialect))
-            throw new UsageError(`--databases: unknown database ${JSON.stringify(d)} (sqlite, postgres, mysql)`);
-          return dialect as Dialect;
-        });
-        options.databases = ALL_DATABASES.filter((d) => options.databases.includes(d));
-        break;
-      case 'out':
-        options.out = value!;
-        break;
-      case 'update-readme':
-        options.updateReadme = true;
-        break;
-      case 'help':
-        options.help = true;
-        break;
-    }
+    const option = readOption(argv, i, accepted);
+    i = option.last;
+    setOption(options, option.name, option.value);
   }
   return options;
+}
+
+/** The option at argv[i]: its name, its value (from `=value` or the next argument), and the index of its last argument. */
+function readOption(
+  argv: string[],
+  i: number,
+  accepted: readonly Name[],
+): { name: Name; value: string | undefined; last: number } {
+  const arg = argv[i]!;
+  const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+  const name = match?.[1] as Name | undefined;
+  if (!match || !name || !accepted.includes(name)) {
+    throw new UsageError(
+      arg.startsWith('-') ? `unknown option ${arg.split('=')[0]}` : `unexpected argument ${JSON.stringify(arg)}`,
+    );
+  }
+  let value = match[2];
+  if (FLAGS.has(name)) {
+    if (value !== undefined) throw new UsageError(`--${name} takes no value`);
+  } else if (value === undefined) {
+    value = argv[++i];
+    if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+  }
+  return { name, value, last: i };
+}
+
+/** Sets one option read by `readOption` (a flag has no value; every other option has one). */
+function setOption(options: Options, name: Name, value: string | undefined): void {
+  switch (name) {
+    case 'sizes':
+      options.sizes = list(value!, name).map((s) => positiveInteger(s, name, 100));
+      options.sizes = [...new Set(options.sizes)].sort((a, b) => a - b);
+      break;
+    case 'reps':
+      options.reps = positiveInteger(value!, name, 1);
+      break;
+    case 'databases':
+      options.databases = databases(value!, name);
+      break;
+    case 'out':
+      options.out = value!;
+      break;
+    case 'update-readme':
+      options.updateReadme = true;
+      break;
+    case 'help':
+      options.help = true;
+      break;
+  }
+}
+
+/** `--databases`: a list of sqlite, postgres (postgresql), mysql (mariadb), in that order. */
+function databases(value: string, name: string): Dialect[] {
+  const named = list(value, name).map((d) => {
+    const dialect = d === 'mariadb' ? 'mysql' : d === 'postgresql' ? 'postgres' : d;
+    if (!ALL_DATABASES.includes(dialect as Dialect))
+      throw new UsageError(`--databases: unknown database ${JSON.stringify(d)} (sqlite, postgres, mysql)`);
+    return dialect as Dialect;
+  });
+  return ALL_DATABASES.filter((d) => named.includes(d));
 }
 
 function list(value: string, name: string): string[] {

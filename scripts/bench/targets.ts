@@ -185,7 +185,8 @@ export async function makeTemplate(
     const [tables] = (await db
       .knex()
       .raw(
-        "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = database() AND table_type = 'BASE TABLE' ORDER BY table_name",
+        'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = database() ' +
+          "AND table_type = 'BASE TABLE' ORDER BY table_name",
       )) as [Array<{ t: string }>];
     for (const { t } of tables) {
       const [[row]] = (await db.knex().raw('SHOW CREATE TABLE ??', [t])) as [Array<Record<string, string>>];

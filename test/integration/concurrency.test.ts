@@ -19,6 +19,7 @@ import {
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
+import { killSession, lockWorkflowRow, sessionWaitingOn } from '../support/sessions.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('stepcfg-concurrency-');
@@ -85,7 +86,7 @@ async function controllerWritesDuringApply(db: TestDatabase): Promise<void> {
   }
   const folded = inserted.filter((row) => specs.get(row.workflow)!.includes(`{"name": "${row.name}"`)).length;
   const status = await cli(['status', '--db', db.url, '--json']);
-  expect(status.json().status.pending).toBe(inserted.length - folded);
+  expect(status.json().status!.pending).toBe(inserted.length - folded);
   const rerun = await cli(['--db', db.url, '--json', '--quiet']);
   expect(rerun.json().summary.folded).toBe(inserted.length - folded);
   expect((await cli(['status', '--db', db.url])).code).toBe(0);
@@ -165,13 +166,19 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
   }, 120_000);
 
   if (dialect === 'postgres') {
-    it('the same where the database defaults to REPEATABLE READ: the apply still waits for the rows the controller changes', async (ctx) => {
-      need(ctx);
-      await withGenerated(dialect, 100_000, async (db) => {
-        await db.knex().raw(`ALTER DATABASE ?? SET default_transaction_isolation = 'repeatable read'`, [db.name]);
-        await controllerWritesDuringApply(db);
-      });
-    }, 120_000);
+    const title =
+      'the same where the database defaults to REPEATABLE READ: the apply still waits for the rows the controller changes';
+    it(
+      title,
+      async (ctx) => {
+        need(ctx);
+        await withGenerated(dialect, 100_000, async (db) => {
+          await db.knex().raw(`ALTER DATABASE ?? SET default_transaction_isolation = 'repeatable read'`, [db.name]);
+          await controllerWritesDuringApply(db);
+        });
+      },
+      120_000,
+    );
   }
 
   it('a signal that came before the run reached the database: exit 143, interrupted, nothing written', async (ctx) => {
@@ -251,31 +258,26 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
 
     it('a connection killed by the server mid-run: exit 1, nothing half-done', async (ctx) => {
       need(ctx);
-      await withGenerated(dialect, 100_000, async (db) => {
+      await withGenerated(dialect, 20_000, async (db) => {
         const before = await stateDigest(db);
-        const run = startBin(['--db', db.url, '--batch-size', '200']);
-        await sleep(1000);
-        if (dialect === 'postgres') {
-          await db
-            .knex()
-            .raw(
-              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'stepcfg-migrate%' AND datname = ?",
-              [db.name],
-            );
-        } else {
-          const rows = (
-            await db
-              .knex()
-              .raw('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()', [
-                db.name,
-              ])
-          )[0];
-          for (const row of rows) await db.knex().raw(`KILL ${Number(row.id)}`);
+        // 2,000 workflows in batches of 100: the run locks and stages the first batches in its write
+        // transaction, then waits for wf-00001000 (batch 11), held by another session. Once the server
+        // shows the run waiting for it, the server ends the run's session; then the lock is released.
+        const holder = await lockWorkflowRow(db, 'wf-00001000');
+        const run = startBin(['--db', db.url, '--batch-size', '100', '--lock-timeout', '120']);
+        try {
+          await killSession(db, await sessionWaitingOn(db, holder));
+        } catch (e) {
+          run.child.kill('SIGKILL');
+          throw e;
+        } finally {
+          await holder.release();
         }
         const ended = await run.done;
-        expect(ended.code).toBe(1);
+        expect(ended.code, ended.stderr).toBe(1);
         expect(ended.stderr.trim().split('\n')).toHaveLength(1);
         expect(ended.stderr).toMatch(/connection|terminat|lost|killed/i);
+        expect(ended.stderr).toMatch(/; nothing was written\n$/);
         expect(await stateDigest(db)).toBe(before);
         expect((await cli(['--db', db.url, '--quiet'])).code).toBe(0); // and a re-run completes it
       });

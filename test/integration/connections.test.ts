@@ -318,7 +318,7 @@ describeEachDialect('connections and names', (dialect, need) => {
           expect(runs).toEqual([{ mode: 'apply', status: 'applied', table_dropped: 1 }]);
           // status reads the kept copy of the dropped table: every foldable row is in its workflow.
           const status = await cli(['status', '--db', url, '--json']);
-          expect(status.json().status.pending).toBe(0);
+          expect(status.json().status!.pending).toBe(0);
           const rollback = await cli(['--db', url, '--rollback', '--yes', '--quiet']);
           expect(rollback.stderr).toBe('');
           expect(rollback.code).toBe(0);

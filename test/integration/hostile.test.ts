@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { BIN, cli } from '../support/cli.js';
+import { cli } from '../support/cli.js';
 import { readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { installedCopy } from '../support/installed-copy.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const MB10 = 'x'.repeat(10 * 1024 * 1024);
@@ -102,9 +103,7 @@ async function idsThatDifferOnlyByCase(db: TestDatabase): Promise<void> {
   // Every row accounted for once: folded, orphan or invalid.
   expect(report.summary.stepRows).toBe(n);
   expect(report.summary.folded + report.summary.orphans + report.summary.invalid).toBe(n);
-  const orphans = new Map(
-    report.orphans.map((o: { name: string; workflowId: string; reason: string }) => [o.name, [o.workflowId, o.reason]]),
-  );
+  const orphans = new Map(report.orphans.map((o) => [o.name, [o.workflowId, o.reason]]));
   expect(orphans.get('upper-case-id')).toEqual([wf.uid.toUpperCase(), 'workflow_not_found']);
   expect(orphans.get('trailing-spaces-id')).toEqual([`${wf.uid}  `, 'workflow_not_found']);
   expect(orphans.get('dangling-case-id')).toEqual(['ZZ-CASE', 'workflow_not_found']);
@@ -135,12 +134,16 @@ describeEachDialect('hostile data', (dialect, need) => {
         await db
           .knex()
           .raw(
-            "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
+            'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) ' +
+              "VALUES ('p-empty', 'wf-empty', '1', 'sc-nul', 'nul', '2025-01-02 00:00:00', " +
+              "CAST(X'7B22737465705F6E616D65223A202241004222207D' AS TEXT))",
           );
         await db
           .knex()
           .raw(
-            "INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
+            'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) ' +
+              "VALUES ('p-empty', 'wf-empty', '1', 'sc-latin1', 'latin1', '2025-01-02 00:00:01', " +
+              "CAST(X'7B22737465705F6E616D65223A2022E922207D' AS TEXT))",
           );
       }
       const run = await cli(['--db', db.url, '--skip-invalid', '--json', '--quiet']);
@@ -218,9 +221,12 @@ describeEachDialect('hostile data', (dialect, need) => {
         copyFileSync(db.url, file);
         chmodSync(file, 0o444);
         chmodSync(dir(), 0o755);
-        // Root may write anything: run the command as an ordinary user, as an operator would.
+        // Root may write anything: run the command as an ordinary user, as an operator would. That
+        // user may not reach the checkout (a home directory of mode 0700, a clone into mktemp -d):
+        // it runs a copy of the command as installed, in the directory it can read.
+        const bin = installedCopy(dir());
         const asNobody = (args: string[]) =>
-          spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, ...args], { encoding: 'utf8' });
+          spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, bin, ...args], { encoding: 'utf8' });
         const dry = asNobody(['--db', file, '--dry-run', '--json', '--quiet']);
         expect(dry.stderr).toBe('');
         expect(dry.status).toBe(0);

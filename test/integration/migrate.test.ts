@@ -17,6 +17,12 @@ async function dumpAllButSpecs(db: TestDatabase): Promise<string> {
 const specOf = async (db: TestDatabase, uid: string, version = '1') =>
   (await readWorkflowSpecs(db)).find((s) => s.uid === uid && s.version === version)?.spec;
 
+/** An item of a folded spec's `step_configurations`, as these tests read it. */
+interface SpecItem {
+  name: string;
+  kwargs: Record<string, unknown>;
+}
+
 const item = (name: string, stepName: string, kwargs: string, branch = '"default"') =>
   `{"name": ${name}, "step_name": "${stepName}", "branch": ${branch}, "kwargs": ${kwargs}}`;
 
@@ -33,7 +39,7 @@ describeEachDialect('migration', (dialect, need) => {
       }
       for (const r of reports) expect(r).toEqual(reports[0]);
       const apply = await cli(['--db', db.url, '--json', '--quiet', '--batch-size', '1']);
-      expect(apply.json().summary).toEqual(reports[0].summary);
+      expect(apply.json().summary).toEqual(reports[0]!.summary);
     });
   });
 
@@ -81,7 +87,7 @@ describeEachDialect('migration', (dialect, need) => {
       expect(changed.sort()).toEqual(
         first
           .json()
-          .workflows.map((w: any) => `${w.uid}/${w.version}`)
+          .workflows.map((w) => `${w.uid}/${w.version}`)
           .sort(),
       );
 
@@ -91,9 +97,11 @@ describeEachDialect('migration', (dialect, need) => {
       expect(second.json().summary).toMatchObject({ folded: 0, unchanged: 22, workflowsUpdated: 0, orphans: 3 });
       expect(await dumpDatabase(db)).toBe(afterFirst);
 
-      const runs = await db.knex()('stepcfg_migrate_runs').select('id', 'mode', 'status', 'summary');
-      expect(runs.map((r: any) => r.id).sort()).toEqual([first.json().runId, second.json().runId].sort());
-      expect(JSON.parse(runs.find((r: any) => r.id === first.json().runId).summary)).toMatchObject({ folded: 22 });
+      const runs: { id: string; mode: string; status: string; summary: string }[] = await db
+        .knex()('stepcfg_migrate_runs')
+        .select('id', 'mode', 'status', 'summary');
+      expect(runs.map((r) => r.id).sort()).toEqual([first.json().runId, second.json().runId].sort());
+      expect(JSON.parse(runs.find((r) => r.id === first.json().runId)!.summary)).toMatchObject({ folded: 22 });
     });
   });
 
@@ -111,22 +119,24 @@ describeEachDialect('migration', (dialect, need) => {
         conflicts: 0,
         invalid: 0,
       });
-      expect(report.orphans.map((o: any) => [o.uid, o.reason, o.workflowId])).toEqual([
+      expect(report.orphans.map((o) => [o.uid, o.reason, o.workflowId])).toEqual([
         ['sc-orphan-dangling', 'workflow_not_found', 'wf-deleted'],
         ['sc-orphan-null', 'no_workflow_id', null],
       ]);
-      expect(report.warnings.map((w: any) => [w.uid, w.field])).toEqual([
+      expect(report.warnings.map((w) => [w.uid, w.field])).toEqual([
         ['sc-copy-mismatch', 'name'],
         ['sc-copy-mismatch', 'workflow_id'],
       ]);
 
       expect(await specOf(db, 'wf-values')).toBe(
-        '{"structure": {"z": 1, "a": 2}, "branch": "main", "type_kwargs": {"temperature": 1.0}, "configuration": {}, "step_configurations": [' +
+        '{"structure": {"z": 1, "a": 2}, "branch": "main", "type_kwargs": {"temperature": 1.0}, ' +
+          '"configuration": {}, "step_configurations": [' +
           [
             item(
               '"numbers"',
               'LLMStep',
-              '{"zeta": 1.0, "big": 12345678901234567890, "neg_zero": -0.0, "huge": 1e400, "pi": 3.14159265358979323846264338327950288, "nested": {"z": [1.0, 2.50, {"b": 1, "a": 2}], "a": null}}',
+              '{"zeta": 1.0, "big": 12345678901234567890, "neg_zero": -0.0, "huge": 1e400, ' +
+                '"pi": 3.14159265358979323846264338327950288, "nested": {"z": [1.0, 2.50, {"b": 1, "a": 2}], "a": null}}',
             ),
             item(
               '"r\\u00e9sum\\u00e9-\\u4e2d\\u6587-\\ud83d\\ude00"',
@@ -141,10 +151,11 @@ describeEachDialect('migration', (dialect, need) => {
           ].join(', ') +
           ']}',
       );
-      expect(({} as any).polluted).toBeUndefined();
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
       expect(await specOf(db, 'wf-defaults')).toBe(
-        '{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, "configuration": {}, "step_configurations": [' +
+        '{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, ' +
+          '"configuration": {}, "step_configurations": [' +
           [
             item('"branch-missing"', 'SessionLoader', '{"a": 1}'),
             item('"branch-null"', 'SessionLoader', '{"a": 2}'),
@@ -156,7 +167,7 @@ describeEachDialect('migration', (dialect, need) => {
       );
 
       // created ties go by name in code-point order; sub-second order only where the column keeps it.
-      const ordered = JSON.parse((await specOf(db, 'wf-order'))!).step_configurations.map((i: any) => i.name);
+      const ordered = JSON.parse((await specOf(db, 'wf-order'))!).step_configurations.map((i: SpecItem) => i.name);
       const secondsOnly = dialect === 'mysql'; // DATETIME as SQLAlchemy creates it on MySQL: no fraction
       expect(ordered).toEqual(['B', 'a', 'é', ...(secondsOnly ? ['m-late', 'z-early'] : ['z-early', 'm-late'])]);
 
@@ -167,7 +178,7 @@ describeEachDialect('migration', (dialect, need) => {
       );
 
       const existing = JSON.parse((await specOf(db, 'wf-existing'))!);
-      expect(existing.step_configurations.map((i: any) => i.name)).toEqual([
+      expect(existing.step_configurations.map((i: SpecItem) => i.name)).toEqual([
         'manual-item',
         'existing-same',
         'existing-new',
@@ -177,12 +188,12 @@ describeEachDialect('migration', (dialect, need) => {
       const v1 = JSON.parse((await specOf(db, 'wf-multi', '1'))!);
       const v2 = JSON.parse((await specOf(db, 'wf-multi', '2'))!);
       expect(v1.step_configurations).toEqual(v2.step_configurations);
-      expect(v1.step_configurations.map((i: any) => i.name)).toEqual(['multi-load', 'multi-llm']);
+      expect(v1.step_configurations.map((i: SpecItem) => i.name)).toEqual(['multi-load', 'multi-llm']);
       expect(v2.configuration).toEqual({ v: 2 });
 
       const copies = JSON.parse((await specOf(db, 'wf-copies'))!);
       expect(copies.step_configurations[0].name).toBe('copy-mismatch');
-      expect(report.workflows.map((w: any) => w.uid)).not.toContain('wf-untouched');
+      expect(report.workflows.map((w) => w.uid)).not.toContain('wf-untouched');
     });
   });
 
@@ -203,7 +214,7 @@ describeEachDialect('migration', (dialect, need) => {
       expect(keep.json().summary).toEqual(dry.json().summary);
       expect(keep.json().summary).toMatchObject({ folded: 2, unchanged: 1, conflicts: 1 });
       const kept = JSON.parse((await specOf(db, 'wf-conflict'))!).step_configurations;
-      expect(kept.find((i: any) => i.name === 'guard').kwargs).toEqual({ strict: true });
+      expect(kept.find((i: SpecItem) => i.name === 'guard').kwargs).toEqual({ strict: true });
 
       const replace = await cli(['--db', db.url, '--on-conflict', 'replace', '--json']);
       expect(replace.code).toBe(0);
@@ -211,8 +222,8 @@ describeEachDialect('migration', (dialect, need) => {
         expect.objectContaining({ uid: 'wf-conflict', added: [], replaced: ['guard'] }),
       ]);
       const replaced = JSON.parse((await specOf(db, 'wf-conflict'))!).step_configurations;
-      expect(replaced.map((i: any) => i.name)).toEqual(kept.map((i: any) => i.name));
-      expect(replaced.find((i: any) => i.name === 'guard').kwargs).toEqual({ strict: false });
+      expect(replaced.map((i: SpecItem) => i.name)).toEqual(kept.map((i: SpecItem) => i.name));
+      expect(replaced.find((i: SpecItem) => i.name === 'guard').kwargs).toEqual({ strict: false });
     });
   });
 
@@ -222,7 +233,7 @@ describeEachDialect('migration', (dialect, need) => {
       const before = await dumpDatabase(db, { exclude: () => false });
       const blocked = await cli(['--db', db.url, '--json']);
       expect(blocked.code).toBe(3);
-      const reasons = Object.fromEntries(blocked.json().invalid.map((i: any) => [i.uid, i.reason]));
+      const reasons = Object.fromEntries(blocked.json().invalid.map((i) => [i.uid, i.reason]));
       expect(reasons).toMatchObject({
         'sc-bad-array': expect.stringContaining('not a JSON object'),
         'sc-bad-null': 'spec is NULL',
@@ -238,7 +249,7 @@ describeEachDialect('migration', (dialect, need) => {
       const skipped = await cli(['--db', db.url, '--skip-invalid', '--json']);
       expect(skipped.code).toBe(0);
       expect(skipped.json().summary).toMatchObject({ folded: 2, invalid: Object.keys(reasons).length });
-      const items = JSON.parse((await specOf(db, 'wf-valid'))!).step_configurations.map((i: any) => i.name);
+      const items = JSON.parse((await specOf(db, 'wf-valid'))!).step_configurations.map((i: SpecItem) => i.name);
       expect(items).toEqual(['good-1', 'good-2']);
       expect(await specOf(db, 'wf-oops')).toBe('"oops"');
     });
@@ -273,8 +284,8 @@ describeEachDialect('migration', (dialect, need) => {
         .update({ spec: JSON.stringify(spec) });
       const drift = await cli(['status', '--db', db.url, '--json']);
       expect(drift.code).toBe(3);
-      expect(drift.json().status.mismatched).toBeGreaterThanOrEqual(1);
-      expect(drift.json().conflicts[0].name).toBe(row.name);
+      expect(drift.json().status!.mismatched).toBeGreaterThanOrEqual(1);
+      expect(drift.json().conflicts[0]!.name).toBe(row.name);
     });
   });
 
@@ -290,12 +301,14 @@ describeEachDialect('migration', (dialect, need) => {
         );
       } else if (dialect === 'postgres') {
         await k.raw(
-          `CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+          `CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF OLD.uid = '${victim}' ` +
+            `THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
         );
         await k.raw('CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW EXECUTE FUNCTION refuse()');
       } else {
         await k.raw(
-          `CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`,
+          `CREATE TRIGGER refuse BEFORE UPDATE ON workflow FOR EACH ROW BEGIN IF OLD.uid = '${victim}' ` +
+            `THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF; END`,
         );
       }
       const before = await dumpDatabase(db, { exclude: () => false });
@@ -356,7 +369,7 @@ describeEachDialect('migration', (dialect, need) => {
       expect(human.stdout).toMatch(/to fold\s+22/);
       expect(human.stdout).toContain('workflow_not_found');
       expect(human.stdout).toMatch(/\+ \S+/); // --verbose lists each added item
-      expect(human.stdout).not.toMatch(/\u001b\[/); // no colour off a TTY
+      expect(human.stdout).not.toContain('\u001b['); // no colour (or other escape sequence) off a TTY
 
       const quiet = await cli(['--db', db.url, '--dry-run', '--quiet']);
       expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' });

@@ -44,7 +44,8 @@ async function othersGone(k: Knex, db: TestDatabase): Promise<void> {
 /** The sequential and index scans of the tool's two tables since their counters were reset. */
 async function scans(k: Knex): Promise<TableScans[]> {
   const { rows } = await k.raw(
-    'SELECT relname AS table, seq_scan AS seq, coalesce(idx_scan, 0) AS idx, coalesce(idx_tup_fetch, 0) AS fetched FROM pg_stat_user_tables WHERE relname IN (?, ?, ?) ORDER BY relname',
+    'SELECT relname AS table, seq_scan AS seq, coalesce(idx_scan, 0) AS idx, coalesce(idx_tup_fetch, 0) AS fetched ' +
+      'FROM pg_stat_user_tables WHERE relname IN (?, ?, ?) ORDER BY relname',
     TABLES,
   );
   return rows.map((r: Record<string, string>) => ({

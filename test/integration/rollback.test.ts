@@ -12,6 +12,7 @@ import {
   type TestDatabase,
 } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import type { OrphansFileJson } from '../support/report.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('stepcfg-rollback-');
@@ -57,7 +58,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
         expect(await listTables(db)).not.toContain('step_configuration');
         expect(await listTables(db)).not.toContain('step_configuration_labels');
         const rolledBack = await ok(['--db', db.url, '--rollback', '--yes']);
-        expect(rolledBack.rollback.tablesRestored.sort()).toEqual(STEP_TABLES);
+        expect(rolledBack.rollback!.tablesRestored.sort()).toEqual(STEP_TABLES);
         expect(await snapshot(db)).toBe(before);
       });
     });
@@ -69,9 +70,9 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       const file = freshFile('left.json');
       const report = await ok(['--db', db.url, '--skip-invalid', '--drop-table', '--yes', '--orphans-out', file]);
       expect(statSync(file).mode & 0o777).toBe(0o600);
-      const exported = JSON.parse(readFileSync(file, 'utf8'));
-      const expectedUids = report.invalid.map((i: any) => i.uid).sort();
-      expect(exported.rows.map((r: any) => r.columns.uid).sort()).toEqual(expectedUids);
+      const exported = JSON.parse(readFileSync(file, 'utf8')) as OrphansFileJson;
+      const expectedUids = report.invalid.map((i) => i.uid).sort();
+      expect(exported.rows.map((r) => r.columns.uid).sort()).toEqual(expectedUids);
       const source = datasetRows('invalid', dialect).step_configuration!;
       for (const row of exported.rows) {
         const original = source.find((s) => s.uid === row.columns.uid)!;
@@ -84,17 +85,17 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
     await withDataset(dialect, 'sample', async (db) => {
       const file = freshFile('orphans.json');
       await ok(['--db', db.url, '--drop-table', '--yes', '--orphans-out', file]);
-      const exported = JSON.parse(readFileSync(file, 'utf8'));
+      const exported = JSON.parse(readFileSync(file, 'utf8')) as OrphansFileJson;
       const source = datasetRows('sample', dialect);
       const orphanUids = source
         .step_configuration!.filter((s) => !source.workflow!.some((w) => w.uid === s.workflow_id))
         .map((s) => s.uid);
-      expect(exported.rows.map((r: any) => r.columns.uid).sort()).toEqual(orphanUids.sort());
+      expect(exported.rows.map((r) => r.columns.uid).sort()).toEqual(orphanUids.sort());
       const labelsOf = (name: unknown) =>
         source.step_configuration_labels!.filter((l) => l.parent === name).map((l) => String(l.uid));
       for (const row of exported.rows) {
         expect(row.reason).toMatch(/^orphan: (no_workflow_id|workflow_not_found)$/);
-        expect(row.labels.map((l: any) => l.uid).sort()).toEqual(labelsOf(row.columns.name).sort());
+        expect(row.labels.map((l) => l.uid).sort()).toEqual(labelsOf(row.columns.name).sort());
       }
     });
   });
@@ -135,7 +136,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
     await withDataset(dialect, 'sample', async (db) => {
       const specsBefore = await readWorkflowSpecs(db);
       const applied = await ok(['--db', db.url]);
-      const edited = applied.workflows[0];
+      const edited = applied.workflows[0]!;
       const k = db.knex();
       const [row] = await k('workflow').where({ uid: edited.uid, version: edited.version }).select('spec');
       const spec = typeof row.spec === 'string' ? JSON.parse(row.spec) : row.spec;
@@ -146,7 +147,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       const frozen = await dumpDatabase(db, { exclude: () => false });
       const refused = await cli(['--db', db.url, '--rollback', '--yes', '--json']);
       expect(refused.code).toBe(3);
-      expect(refused.json().rollback.drifted).toEqual([
+      expect(refused.json().rollback!.drifted).toEqual([
         expect.objectContaining({ uid: edited.uid, version: edited.version }),
       ]);
       expect(refused.json().blockers.join()).toContain(edited.uid);
@@ -172,20 +173,20 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
   it('rolling back twice, or with nothing to undo, is a clear no-op; status tells what can be rolled back', async (ctx) => {
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
-      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback.message).toBe('nothing to roll back');
+      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback!.message).toBe('nothing to roll back');
       const applied = await ok(['--db', db.url]);
       await ok(['--db', db.url]); // a re-run changes nothing and is not what a rollback undoes
       const status = await cli(['status', '--db', db.url, '--json']);
-      expect(status.json().runs.map((r: any) => [r.id === applied.runId, r.canRollBack])).toEqual([
+      expect(status.json().runs!.map((r) => [r.id === applied.runId, r.canRollBack])).toEqual([
         [true, true],
         [false, false],
       ]);
       const first = await ok(['--db', db.url, '--rollback', '--yes', '--run', applied.runId.slice(0, 8)]);
-      expect(first.rollback.run).toBe(applied.runId);
+      expect(first.rollback!.run).toBe(applied.runId);
       const before = await dumpDatabase(db, { exclude: () => false });
       const second = await ok(['--db', db.url, '--rollback', '--yes', '--run', applied.runId]);
       expect(second.outcome).toBe('nothing-to-do');
-      expect(second.rollback.message).toContain('already rolled back');
+      expect(second.rollback!.message).toContain('already rolled back');
       expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
       const unknown = await cli(['--db', db.url, '--rollback', '--yes', '--run', 'feedface']);
       expect(unknown.code).toBe(2);
@@ -208,8 +209,8 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       expect(refused.code).toBe(3);
       expect(refused.json().blockers.join()).toContain(`run ${second.runId} applied after run ${first.runId}`);
       expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
-      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback.run).toBe(second.runId);
-      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback.run).toBe(first.runId);
+      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback!.run).toBe(second.runId);
+      expect((await ok(['--db', db.url, '--rollback', '--yes'])).rollback!.run).toBe(first.runId);
     });
   });
 
@@ -270,7 +271,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       expect((await listTables(db)).filter((t) => t.startsWith('stepcfg_migrate_'))).toHaveLength(4);
       expect((await cli(['cleanup', '--db', db.url])).code).toBe(3); // no --yes, no terminal
       const cleaned = await ok(['cleanup', '--db', db.url, '--yes']);
-      expect(cleaned.cleanup.dropped).toHaveLength(4);
+      expect(cleaned.cleanup!.dropped).toHaveLength(4);
       expect((await listTables(db)).filter((t) => t.startsWith('stepcfg_migrate_'))).toEqual([]);
       expect(await dump()).toBe(folded);
       expect(folded).not.toBe(before);

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { main } from '../../src/cli/main.js';
+import { parseReport, type ReportJson } from './report.js';
 
 export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
-  /** stdout parsed as JSON (for --json runs). */
-  json: () => any;
+  /** stdout parsed as the JSON report (for --json runs). */
+  json: () => ReportJson;
 }
 
 function capture(): { stream: PassThrough; text: () => string } {
@@ -22,7 +23,7 @@ const result = (code: number, stdout: string, stderr: string): CliResult => ({
   code,
   stdout,
   stderr,
-  json: () => JSON.parse(stdout),
+  json: () => parseReport(stdout),
 });
 
 /** Runs the CLI in this process (same code path as the bin), with its own streams and environment. */

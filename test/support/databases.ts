@@ -159,7 +159,7 @@ async function disconnectOthers(dialect: Dialect, k: Knex, database: string): Pr
 }
 
 /** The rows of a knex.raw result, whatever the driver's result shape. */
-function rowsOf<T>(dialect: Dialect, result: unknown): T[] {
+export function rowsOf<T>(dialect: Dialect, result: unknown): T[] {
   if (dialect === 'postgres') return (result as { rows: T[] }).rows;
   if (dialect === 'mysql') return (result as [T[], unknown])[0];
   return result as T[];

@@ -1,6 +1,9 @@
 import type { Dialect, TestDatabase } from './databases.js';
 import { loadSchema } from './databases.js';
 
+/** The start of every generated version-1 workflow spec, up to its `configuration`. */
+const SPEC_HEAD = '{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, ';
+
 /**
  * A genai-factory database of any size, made by set-based SQL (seconds, not minutes): 10 step rows
  * per workflow, 10% of workflows with a second version row, 1% orphans (half with no workflow_id,
@@ -21,7 +24,7 @@ export async function generateDatabase(db: TestDatabase, steps: number): Promise
   await k.raw(
     `INSERT INTO workflow (project_id, workflow_type, state, version, owner_id, uid, name, created, spec)
      SELECT 'p1', 'application', 'ready', '1', 'u1', ${sql.cat("'wf-'", sql.pad('x'))}, ${sql.cat("'workflow-'", sql.str('x'))},
-            ${sql.time('x')}, ${sql.json(sql.cat(`'{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, "configuration": {"n": '`, sql.str('x'), `'}}'`))}
+            ${sql.time('x')}, ${sql.json(sql.cat(`'${SPEC_HEAD}"configuration": {"n": '`, sql.str('x'), `'}}'`))}
      FROM ${sql.seq(workflows)}`,
   );
   await k.raw(
@@ -69,8 +72,7 @@ interface DialectSql {
 /** A numbers table 0..n-1 as a FROM clause: digits cross-joined (every database has that). */
 function digits(n: number, cast: (expr: string) => string): string {
   const places = Math.max(1, Math.ceil(Math.log10(n)));
-  const digit =
-    '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+  const digit = `(SELECT 0 AS d${[1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => ` UNION ALL SELECT ${d}`).join('')})`;
   const joins = Array.from({ length: places }, (_, i) => `${digit} d${i}`).join(' CROSS JOIN ');
   const value = Array.from({ length: places }, (_, i) => `d${i}.d * ${10 ** i}`).join(' + ');
   return `(SELECT x FROM (SELECT ${cast(value)} AS x FROM ${joins}) t WHERE x < ${n}) seq`;

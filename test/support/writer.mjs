@@ -13,13 +13,16 @@ const pad = (n) => String(n).padStart(8, '0');
 
 const edit = {
   sqlite: `UPDATE workflow SET spec = replace(spec, '"branch": "main"', '"branch": "edited"') WHERE uid = ? AND version = '1'`,
-  postgres: `UPDATE workflow SET spec = CAST(replace(CAST(spec AS text), '"branch": "main"', '"branch": "edited"') AS json) WHERE uid = $1 AND version = '1'`,
+  postgres:
+    `UPDATE workflow SET spec = CAST(replace(CAST(spec AS text), '"branch": "main"', '"branch": "edited"') AS json) ` +
+    `WHERE uid = $1 AND version = '1'`,
   mysql: `UPDATE workflow SET spec = REPLACE(spec, '"branch": "main"', '"branch": "edited"') WHERE uid = ? AND version = '1'`,
 }[dialect];
+const INSERT_STEP = 'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec)';
 const insertSql = {
-  sqlite: `INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p1', ?, '1', ?, ?, '2030-01-01 00:00:00.000001', '{"step_name": "Late", "kwargs": {}}')`,
-  postgres: `INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p1', $1, '1', $2, $3, '2030-01-01 00:00:00.000001', '{"step_name": "Late", "kwargs": {}}')`,
-  mysql: `INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) VALUES ('p1', ?, '1', ?, ?, '2030-01-01 00:00:00', '{"step_name": "Late", "kwargs": {}}')`,
+  sqlite: `${INSERT_STEP} VALUES ('p1', ?, '1', ?, ?, '2030-01-01 00:00:00.000001', '{"step_name": "Late", "kwargs": {}}')`,
+  postgres: `${INSERT_STEP} VALUES ('p1', $1, '1', $2, $3, '2030-01-01 00:00:00.000001', '{"step_name": "Late", "kwargs": {}}')`,
+  mysql: `${INSERT_STEP} VALUES ('p1', ?, '1', ?, ?, '2030-01-01 00:00:00', '{"step_name": "Late", "kwargs": {}}')`,
 }[dialect];
 
 let run;
