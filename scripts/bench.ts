@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (issue 5): how fast is the tool, against the best a single set-based SQL transaction
+ * `npm run bench`: how fast is the tool, against the best a single set-based SQL transaction
  * can do (the floors, scripts/bench/floors.ts)?
  *
  * For each database (SQLite always; PostgreSQL and MariaDB when reachable) and size, one template database

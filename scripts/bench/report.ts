@@ -35,7 +35,7 @@ const MEASURES: Array<[keyof Rep, string]> = [
   ['floor2', 'floor 2'],
 ];
 
-/** The targets of issue 5: tool time / reference time at most `limit`. */
+/** The speed targets the README table reports: tool time / reference time at most `limit`. */
 const RATIOS: Array<{ label: string; target: string; of: keyof Rep; to: keyof Rep; limit: number }> = [
   { label: 'apply/floor1', target: 'apply ≤ 1.2× floor 1', of: 'apply', to: 'floor1', limit: 1.2 },
   { label: 'drop/floor2', target: 'drop ≤ 1.2× floor 2', of: 'drop', to: 'floor2', limit: 1.2 },
