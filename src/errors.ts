@@ -1,4 +1,4 @@
-/** Exit codes: the contract scripts rely on (SPEC 3). */
+/** Exit codes: the contract scripts rely on. */
 export const ExitCode = {
   ok: 0,
   runtime: 1,
@@ -22,6 +22,9 @@ export class ToolError extends Error {
     this.name = 'ToolError';
   }
 }
+
+/** The words that tell the operator a run changed nothing in the database: one sentence everywhere. */
+export const NOTHING_WRITTEN = 'nothing was written';
 
 /** A usage error (exit 2): bad flags, bad URL, bad names. */
 export function usageError(message: string): ToolError {

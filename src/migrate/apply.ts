@@ -1,6 +1,6 @@
 import type { Plan } from '../core/plan.js';
 import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
-import { ExitCode, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { TOOL_PREFIX, writtenHash, type Bookkeeping } from './bookkeeping.js';
 import { writeOrphansFile, type LeftRow } from './orphans-file.js';
 import { emptyPlan } from './report.js';
@@ -230,7 +230,7 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
   const guard = { ref: store.step, rows: written.summary.stepRows };
   const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
   if (dropNow && !dropped.kept)
-    throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
+    throw new ToolError(`step rows changed while the run was writing; ${NOTHING_WRITTEN}, run again`);
   const captured = dropped.captured;
   const run = runRecord(ctx, {
     status: req.dropTable && !dropNow ? 'folded' : 'applied',

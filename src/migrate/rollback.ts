@@ -1,6 +1,6 @@
 import { restoreKeepingEdits } from '../core/merge.js';
 import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js';
-import { ExitCode, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { stillAsWritten, type Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { emptyPlan, type RollbackResult } from './report.js';
 import {
@@ -121,7 +121,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
       `run ${later.at(-1)!.id} applied after run ${run.id} and is not rolled back: roll back the later runs first, newest first`,
     ];
     return result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, {
-      rollback: summary({ message: 'rollback refused; nothing was written' }),
+      rollback: summary({ message: `rollback refused; ${NOTHING_WRITTEN}` }),
     });
   }
   const tables = await tablesToRestore(adapter, run.tableDropped ? book.keptTables(run) : []);
@@ -129,7 +129,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
     result(ctx, { ...emptyPlan(), blockers }, 'blocked', ExitCode.blocked, {
       rollback: summary({ ...found, message }),
     });
-  if (tables.problems.length > 0) return blocked('rollback refused; nothing was written', {}, tables.problems);
+  if (tables.problems.length > 0) return blocked(`rollback refused; ${NOTHING_WRITTEN}`, {}, tables.problems);
 
   const driftBlockers = (found: { drifted: RollbackResult['drifted'] }) =>
     found.drifted.length > 0 && !req.force
@@ -146,7 +146,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   if (req.dryRun || !adapter.transactionalDdl) {
     const found = await readOnly(adapter, () => restoreSpecs(ctx, run, false));
     const blockers = driftBlockers(found);
-    if (blockers.length > 0) return blocked('rollback refused; nothing was written', found, blockers);
+    if (blockers.length > 0) return blocked(`rollback refused; ${NOTHING_WRITTEN}`, found, blockers);
     if (req.dryRun) {
       const message = `would restore ${found.workflowsRestored + found.forced} workflow row(s)${tables.todo.length > 0 ? ` and bring back ${tables.todo.map((t) => t.original.table).join(', ')}` : ''}`;
       return result(ctx, emptyPlan(), 'planned', ExitCode.ok, {
@@ -159,7 +159,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
       `Roll back run ${run.id}? Workflow specs it changed get their original text back${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`,
     ))
   ) {
-    return blocked('rollback not confirmed; nothing was written', {}, [
+    return blocked(`rollback not confirmed; ${NOTHING_WRITTEN}`, {}, [
       '--rollback needs --yes when there is no terminal to confirm on',
     ]);
   }
@@ -172,7 +172,7 @@ export async function rollback(ctx: Context): Promise<RunResult> {
   const blockers = driftBlockers(found);
   if (blockers.length > 0) {
     await adapter.rollback();
-    if (!restoredFirst) return blocked('rollback refused; nothing was written', found, blockers);
+    if (!restoredFirst) return blocked(`rollback refused; ${NOTHING_WRITTEN}`, found, blockers);
     const restored = tables.todo.map((t) => t.original.table);
     return blocked(
       `the tables ${restored.join(', ')} are back, but the specs were not restored (a workflow changed meanwhile); run --rollback again`,

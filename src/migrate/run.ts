@@ -5,7 +5,7 @@ import type { PlanOptions } from '../core/types.js';
 import { redact, type DatabaseTarget } from '../config/db-url.js';
 import type { DialectAdapter } from '../dialect/adapter.js';
 import { openAdapter, secretsOf } from '../dialect/connect.js';
-import { ExitCode, ToolError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError, type ExitCodeValue } from '../errors.js';
 import { apply, dropBlockers, finishPendingDrops } from './apply.js';
 import { Bookkeeping, type RunRecord } from './bookkeeping.js';
 import { preflight, type TableNames } from './preflight.js';
@@ -131,7 +131,7 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
     if (adapter.isLockTimeout(e) && !adapter.lockRunIsSeparate) throw await lockedError(req, adapter);
     if (adapter.isLockTimeout(e)) {
       throw new ToolError(
-        `another session kept a lock on the tables for longer than --lock-timeout (${req.lockTimeoutMs / 1000} s)${adapter.committed ? '' : '; nothing was written'}; try again when it is done`,
+        `another session kept a lock on the tables for longer than --lock-timeout (${req.lockTimeoutMs / 1000} s)${adapter.committed ? '' : `; ${NOTHING_WRITTEN}`}; try again when it is done`,
       );
     }
     await adapter.rollback().catch(() => undefined);
@@ -139,7 +139,7 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
     const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
     const outcome = adapter.committed
       ? 'part of the run had committed: run the same command again to finish it'
-      : 'nothing was written';
+      : NOTHING_WRITTEN;
     throw new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
   } finally {
     req.signal?.removeEventListener('abort', abort);
@@ -185,7 +185,7 @@ async function lockedError(req: RunRequest, adapter: DialectAdapter): Promise<To
     // the lock is what matters; who holds it is a courtesy
   }
   return new ToolError(
-    `another stepcfg-migrate run holds the lock${who ? ` (${who})` : ''}; waited ${req.lockTimeoutMs / 1000} s (--lock-timeout); nothing was written`,
+    `another stepcfg-migrate run holds the lock${who ? ` (${who})` : ''}; waited ${req.lockTimeoutMs / 1000} s (--lock-timeout); ${NOTHING_WRITTEN}`,
     ExitCode.locked,
   );
 }
