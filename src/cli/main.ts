@@ -15,6 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { defaultDatabaseUrl, parseDatabaseUrl, redact } from '../config/db-url.js';
+import { capabilitiesOf } from '../dialect/capabilities.js';
 import { ExitCode, ToolError, usageError, type ExitCodeValue } from '../errors.js';
 import { Interrupted, runMigration, type RunRequest } from '../migrate/run.js';
 import { reportJson, type Mode, type Report } from '../migrate/report.js';
@@ -199,10 +200,10 @@ function toRequest(
   } catch (e) {
     refuse((e as Error).message);
   }
-  if (target?.dialect === 'sqlite' && o.schema !== undefined && o.schema !== 'main') {
+  if (target && !capabilitiesOf(target.dialect).hasSchemas && o.schema !== undefined && o.schema !== 'main') {
     refuse('--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"');
   }
-  if (target && target.dialect !== 'sqlite' && o.backupFile !== undefined)
+  if (target && !capabilitiesOf(target.dialect).fileBackup && o.backupFile !== undefined)
     refuse('--backup-file works with SQLite only');
   let lockTimeoutMs = 0;
   let batchSize = 0;
@@ -218,7 +219,7 @@ function toRequest(
     dryRun: !!o.dryRun,
     target,
     tables: {
-      schema: target.dialect === 'sqlite' ? undefined : o.schema,
+      schema: capabilitiesOf(target.dialect).hasSchemas ? o.schema : undefined,
       step: o.stepTable,
       workflow: o.workflowTable,
     },
