@@ -21,6 +21,7 @@ import { Interrupted, runMigration, type RunRequest } from '../migrate/run.js';
 import { reportJson, type Mode, type Report } from '../migrate/report.js';
 import { renderHuman } from './render.js';
 import { startProgress } from './progress.js';
+import { sqlLog } from './sql-log.js';
 
 /** The streams and environment the CLI talks to; tests pass their own. */
 export interface Io {
@@ -313,6 +314,7 @@ export async function main(io: Io): Promise<ExitCodeValue> {
         origin: { host: hostname(), pid: process.pid, alive: processAlive },
         signal: io.signal,
         progress: progress?.update,
+        trace: sqlLog(io.env.STEPCFG_SQL_LOG),
       });
     } finally {
       progress?.stop();

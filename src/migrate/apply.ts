@@ -5,6 +5,7 @@ import { TOOL_PREFIX, writtenHash, type Bookkeeping } from './bookkeeping.js';
 import { writeOrphansFile, type LeftRow } from './orphans-file.js';
 import { emptyPlan } from './report.js';
 import { backupBeforeWriting, readOnly, result, runRecord, scan, type Context, type RunResult } from './run.js';
+import { expectWritten, sameRows } from './write-checks.js';
 
 /** The rows a plan leaves in the step table: orphans, skipped invalid rows, kept conflicts. */
 function leftRows(plan: Plan): { uid: string; version: string; reason: string }[] {
@@ -87,7 +88,7 @@ export async function finishPendingDrops(adapter: DialectAdapter, book: Bookkeep
     const rows = Number((JSON.parse(run.summary) as { stepRows?: number }).stepRows);
     const step = { schema: book.schema, table: run.stepTable };
     const done =
-      pending.length > 0 ? await adapter.keepTables(pending, { ref: step, rows }) : { kept: true, captured: null };
+      pending.length > 0 ? await adapter.keepTables(pending, sameRows(step, rows)) : { kept: true, captured: null };
     if (done.kept) {
       await book.updateRun(run.id, {
         status: 'applied',
@@ -182,7 +183,7 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
   const { adapter, store, book, req } = ctx;
   if (adapter.transactionalDdl) await book.ensureTables();
   // A table about to be dropped takes no new rows while the run plans and writes.
-  if (req.dropTable) await adapter.freezeTables([store.step, ...(store.labels ? [store.labels.ref] : [])]);
+  if (req.dropTable) await adapter.freezeTables?.([store.step, ...(store.labels ? [store.labels.ref] : [])]);
   await adapter.openStage(store.workflow, store.workflowHasVersion);
   const keepsText = adapter.keepsJsonText(store.workflowSpecType);
   let staged = 0;
@@ -212,14 +213,14 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
       rowsTotal: written.summary.stepRows,
       workflows: staged,
     });
-    await adapter.writeStage({
+    const counts = await adapter.writeStage({
       workflow: store.workflow,
       specType: store.workflowSpecType,
       hasVersion: store.workflowHasVersion,
       backups: book.backups,
       runId: ctx.runId,
-      count: staged,
     });
+    expectWritten(staged, [counts.backedUp, counts.updated]);
   }
   if (req.orphansOut) {
     await exportLeftRows(ctx, written, req.orphansOut);
@@ -227,7 +228,7 @@ async function stageAndWrite(ctx: Context): Promise<RunResult> {
   }
   const kept = req.dropTable ? keptTablesFor(ctx) : [];
   const dropNow = req.dropTable && adapter.transactionalDdl;
-  const guard = { ref: store.step, rows: written.summary.stepRows };
+  const guard = sameRows(store.step, written.summary.stepRows);
   const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
   if (dropNow && !dropped.kept)
     throw new ToolError(`step rows changed while the run was writing; ${NOTHING_WRITTEN}, run again`);

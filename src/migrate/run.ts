@@ -38,6 +38,8 @@ export interface RunRequest {
   /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
   confirm: (question: string) => Promise<boolean>;
   progress?: (p: Progress) => void;
+  /** Called with each statement sent to the database (the CLI's `STEPCFG_SQL_LOG`). */
+  trace?: (sql: string) => void;
 }
 
 export interface RunResult {
@@ -69,7 +71,12 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
   const secrets = secretsOf(req.target);
   const writes = writing(req);
   const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
-  const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label });
+  const adapter = await openAdapter(req.target, {
+    readOnly: !writes,
+    timeoutMs: req.lockTimeoutMs,
+    label,
+    trace: req.trace,
+  });
   const abort = () => adapter.abort();
   const outputs: string[] = [];
   // A run that exits non-zero without having committed leaves no file behind either.
@@ -164,7 +171,7 @@ async function lockKey(req: RunRequest, adapter: DialectAdapter): Promise<string
 }
 
 async function takeRunLock(req: RunRequest, adapter: DialectAdapter): Promise<void> {
-  await adapter.lockRun(await lockKey(req, adapter), req.lockTimeoutMs);
+  await adapter.lockRun?.(await lockKey(req, adapter), req.lockTimeoutMs);
 }
 
 /** Exit 4, naming the run that holds the lock: from the run table, else as the server knows it. */
