@@ -11,6 +11,9 @@ export const ExitCode = {
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** The words that tell the operator a run changed nothing in the database: one sentence everywhere. */
+export const NOTHING_WRITTEN = 'nothing was written';
+
 /** An error meant for the operator: a one-line message and the exit code it ends the run with. */
 export class ToolError extends Error {
   constructor(

@@ -3,13 +3,14 @@ import { CommanderError, type Command } from 'commander';
 import type { RunRequest, RunResult } from '../commands/context.js';
 import { Interrupted, runMigration } from '../commands/dispatch.js';
 import { redact } from '../config/db-url.js';
-import { ExitCode, ToolError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError, type ExitCodeValue } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import { removeSpillFiles } from '../migrate/workflow-list.js';
 import { confirmer } from './confirm.js';
 import { emitErrorJson, emitReport, errorLine, type OutStream, type Output } from './output.js';
 import { buildProgram, toolVersion, type CliOptions } from './program.js';
 import { startProgress } from './progress.js';
+import { sqlLog } from './sql-log.js';
 import { toRequest, type CliRequest } from './request.js';
 
 /** The streams and environment the CLI talks to; tests pass their own. */
@@ -91,6 +92,7 @@ async function run(request: CliRequest, options: CliOptions, io: Io, out: Output
     origin: { host: hostname(), pid: process.pid, alive: processAlive },
     signal: io.signal,
     progress: progress?.update,
+    trace: sqlLog(io.env.STEPCFG_SQL_LOG),
   };
   try {
     return await runMigration(full);
@@ -123,7 +125,7 @@ function interrupted(e: unknown, io: Io, out: Output): ExitCodeValue {
       ? `interrupted by ${signal} after part of the run had committed (MySQL/MariaDB: the fold before its drop, ` +
           "or a rollback's tables); run the same command again to finish it"
       : `interrupted by ${signal}: the connection was closed, so the database rolled the transaction back; ` +
-          'nothing was written',
+          NOTHING_WRITTEN,
   );
   return signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
 }

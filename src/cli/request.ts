@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { RunRequest } from '../commands/context.js';
 import { defaultDatabaseUrl, parseDatabaseUrl, type DatabaseTarget } from '../config/db-url.js';
+import { capabilitiesOf } from '../dialect/capabilities.js';
 import { usageError } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import type { CliOptions } from './program.js';
@@ -39,7 +40,7 @@ export function toRequest(
     dryRun: !!o.dryRun,
     target,
     tables: {
-      schema: target.dialect === 'sqlite' ? undefined : o.schema,
+      schema: schemaFor(target, o),
       step: o.stepTable,
       workflow: o.workflowTable,
     },
@@ -145,11 +146,17 @@ function targetOf(o: CliOptions, env: NodeJS.ProcessEnv, problems: string[]): Da
 /** Flags that the database at hand cannot honour. */
 function targetProblems(target: DatabaseTarget, o: CliOptions): string[] {
   const problems: string[] = [];
-  if (target.dialect === 'sqlite' && o.schema !== undefined && o.schema !== 'main') {
+  const can = capabilitiesOf(target.dialect);
+  if (!can.hasSchemas && o.schema !== undefined && o.schema !== 'main') {
     problems.push('--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"');
   }
-  if (target.dialect !== 'sqlite' && o.backupFile !== undefined) problems.push('--backup-file works with SQLite only');
+  if (!can.fileBackup && o.backupFile !== undefined) problems.push('--backup-file works with SQLite only');
   return problems;
+}
+
+/** `--schema`, where the database has schemas (a SQLite file has only its own). */
+function schemaFor(target: DatabaseTarget, o: CliOptions): string | undefined {
+  return capabilitiesOf(target.dialect).hasSchemas ? o.schema : undefined;
 }
 
 /** `--lock-timeout` (seconds, to milliseconds) and `--batch-size`; a problem is added to `problems`. */

@@ -1,7 +1,8 @@
 import type { Plan } from '../core/plan.js';
-import { ExitCode, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { Bookkeeping, TOOL_PREFIX, writtenHash } from '../migrate/bookkeeping.js';
 import { emptyPlan } from '../migrate/report.js';
+import { expectWritten, sameRows } from '../migrate/write-checks.js';
 import {
   backupBeforeWriting,
   blockedResult,
@@ -121,7 +122,7 @@ async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }
   const { adapter, store, book, req } = ctx;
   if (adapter.transactionalDdl) await book.ensureTables();
   // A table about to be dropped takes no new rows while the run plans and writes.
-  if (req.dropTable) await adapter.freezeTables([store.step, ...(store.labels ? [store.labels.ref] : [])]);
+  if (req.dropTable) await adapter.freezeTables?.([store.step, ...(store.labels ? [store.labels.ref] : [])]);
   await adapter.openStage(store.workflow, store.workflowHasVersion);
   const keepsText = adapter.keepsJsonText(store.workflowSpecType);
   let staged = 0;
@@ -144,14 +145,14 @@ async function writeStaged(ctx: Context, { plan, staged }: { plan: Plan; staged:
   if (staged > 0) {
     const rows = plan.summary.stepRows;
     req.progress?.({ phase: 'writing', rowsDone: rows, rowsTotal: rows, workflows: staged });
-    await adapter.writeStage({
+    const counts = await adapter.writeStage({
       workflow: store.workflow,
       specType: store.workflowSpecType,
       hasVersion: store.workflowHasVersion,
       backups: book.backups,
       runId: ctx.runId,
-      count: staged,
     });
+    expectWritten(staged, [counts.backedUp, counts.updated]);
   }
   if (req.orphansOut) {
     await exportLeftRows(ctx, plan, req.orphansOut);
@@ -164,10 +165,10 @@ async function dropAndRecord(ctx: Context, plan: Plan): Promise<RunResult> {
   const { adapter, store, book, req } = ctx;
   const kept = req.dropTable ? keptTablesFor(ctx) : [];
   const dropNow = req.dropTable && adapter.transactionalDdl;
-  const guard = { ref: store.step, rows: plan.summary.stepRows };
+  const guard = sameRows(store.step, plan.summary.stepRows);
   const dropped = dropNow ? await adapter.keepTables(kept, guard) : { kept: false, captured: null };
   if (dropNow && !dropped.kept) {
-    throw new ToolError('step rows changed while the run was writing; nothing was written, run again');
+    throw new ToolError(`step rows changed while the run was writing; ${NOTHING_WRITTEN}, run again`);
   }
   await book.saveRun(
     runRecord(ctx, {

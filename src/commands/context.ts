@@ -34,6 +34,8 @@ export interface RunRequest {
   /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
   confirm: (question: string) => Promise<boolean>;
   progress?: (p: Progress) => void;
+  /** Called with each statement sent to the database (the CLI's `STEPCFG_SQL_LOG`). */
+  trace?: (sql: string) => void;
 }
 
 export interface RunResult {

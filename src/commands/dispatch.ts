@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { redact } from '../config/db-url.js';
 import { openAdapter, secretsOf } from '../dialect/connect.js';
-import { ExitCode, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import { apply } from './apply.js';
 import { cleanup } from './cleanup.js';
@@ -34,7 +34,8 @@ export class Interrupted extends Error {
 export async function runMigration(req: RunRequest): Promise<RunResult> {
   const writes = writing(req);
   const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
-  const adapter = await openAdapter(req.target, { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label });
+  const options = { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label, trace: req.trace };
+  const adapter = await openAdapter(req.target, options);
   const session: Session = { req, adapter, outputs: [] };
   const abort = () => adapter.abort();
   req.signal?.addEventListener('abort', abort, { once: true });
@@ -70,7 +71,7 @@ async function operatorError(session: Session, e: unknown): Promise<Error> {
   if (adapter.isLockTimeout(e)) {
     return new ToolError(
       `another session kept a lock on the tables for longer than --lock-timeout (${req.lockTimeoutMs / 1000} s)` +
-        `${adapter.committed ? '' : '; nothing was written'}; try again when it is done`,
+        `${adapter.committed ? '' : `; ${NOTHING_WRITTEN}`}; try again when it is done`,
     );
   }
   await adapter.rollback().catch(() => undefined);
@@ -78,6 +79,6 @@ async function operatorError(session: Session, e: unknown): Promise<Error> {
   const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
   const outcome = adapter.committed
     ? 'part of the run had committed: run the same command again to finish it'
-    : 'nothing was written';
+    : NOTHING_WRITTEN;
   return new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
 }

@@ -3,6 +3,7 @@ import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
 import { TOOL_PREFIX, type Bookkeeping, type RunRecord } from '../migrate/bookkeeping.js';
 import { dropBlockersOf, leftRows } from '../migrate/drop-guard.js';
 import { writeOrphansFile, type LeftRow } from '../migrate/orphans-file.js';
+import { sameRows } from '../migrate/write-checks.js';
 import type { Context } from './context.js';
 
 /** Why `--drop-table` may not go ahead for this plan: rows it would lose, foreign keys. */
@@ -64,7 +65,7 @@ async function finishDrop(adapter: DialectAdapter, book: Bookkeeping, run: RunRe
   const rows = Number((JSON.parse(run.summary) as { stepRows?: number }).stepRows);
   const step = { schema: book.schema, table: run.stepTable };
   const done =
-    pending.length > 0 ? await adapter.keepTables(pending, { ref: step, rows }) : { kept: true, captured: null };
+    pending.length > 0 ? await adapter.keepTables(pending, sameRows(step, rows)) : { kept: true, captured: null };
   if (done.kept) {
     await book.updateRun(run.id, {
       status: 'applied',

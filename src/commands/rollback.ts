@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { restoreKeepingEdits } from '../core/merge.js';
 import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js';
-import { ExitCode, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { Bookkeeping, stillAsWritten, type RunRecord } from '../migrate/bookkeeping.js';
 import { emptyPlan, type RollbackResult } from '../migrate/report.js';
 import { chooseRun, laterRuns } from '../migrate/run-history.js';
@@ -22,7 +22,7 @@ import { planOf } from './plan.js';
 
 type Found = Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>;
 
-const REFUSED = 'rollback refused; nothing was written';
+const REFUSED = `rollback refused; ${NOTHING_WRITTEN}`;
 
 /**
  * Rollback: undoes one applied run. Specs come back byte for byte, a dropped table and its labels
@@ -85,7 +85,7 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
     return refused(
       {},
       ['--rollback needs --yes when there is no terminal to confirm on'],
-      'rollback not confirmed; nothing was written',
+      `rollback not confirmed; ${NOTHING_WRITTEN}`,
     );
   }
   await backupBeforeWriting(ctx);

@@ -1,5 +1,5 @@
 import type { DialectAdapter } from '../dialect/adapter.js';
-import { ExitCode, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { Bookkeeping, type RunRecord } from '../migrate/bookkeeping.js';
 import { schemaOf, type Session } from './context.js';
 
@@ -14,7 +14,7 @@ async function lockKey(session: Session): Promise<string> {
 /** Takes the run lock, or fails with exit 4 naming the run that holds it. */
 export async function takeRunLock(session: Session): Promise<void> {
   try {
-    await session.adapter.lockRun(await lockKey(session), session.req.lockTimeoutMs);
+    await session.adapter.lockRun?.(await lockKey(session), session.req.lockTimeoutMs);
   } catch (e) {
     if (session.adapter.isLockTimeout(e)) throw await lockedError(session);
     throw e;
@@ -28,7 +28,7 @@ export async function lockedError(session: Session): Promise<ToolError> {
   const who = await lockHolder(session).catch(() => undefined); // who holds it is a courtesy
   return new ToolError(
     `another stepcfg-migrate run holds the lock${who ? ` (${who})` : ''}; ` +
-      `waited ${req.lockTimeoutMs / 1000} s (--lock-timeout); nothing was written`,
+      `waited ${req.lockTimeoutMs / 1000} s (--lock-timeout); ${NOTHING_WRITTEN}`,
     ExitCode.locked,
   );
 }

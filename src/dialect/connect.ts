@@ -1,30 +1,38 @@
 import { redact, type DatabaseTarget } from '../config/db-url.js';
 import { ToolError } from '../errors.js';
 import type { DialectAdapter } from './adapter.js';
-import { MysqlAdapter } from './mysql.js';
-import { describePostgresError, PostgresAdapter } from './postgres.js';
-import { SqliteAdapter } from './sqlite.js';
+import { describeMysqlError, openMysql } from './mysql/index.js';
+import { describePostgresError, openPostgres } from './postgres/index.js';
+import { openSqlite } from './sqlite/index.js';
+import type { Trace } from './types.js';
 
+/** How to open a database: the mode, the waits, and who is asking. */
 export interface OpenOptions {
   readOnly: boolean;
   /** How long to wait for a busy database or a connection, in milliseconds. */
   timeoutMs: number;
   /** Who is connecting, shown by the server to others (PostgreSQL application_name). */
   label: string;
+  /** Called with each statement as it is sent. */
+  trace?: Trace;
 }
 
 /** Opens the adapter for a target; a failure becomes one line naming the database (no password). */
 export async function openAdapter(target: DatabaseTarget, options: OpenOptions): Promise<DialectAdapter> {
   if (target.dialect === 'sqlite') {
-    return SqliteAdapter.open(target.file, { readOnly: options.readOnly, busyTimeoutMs: options.timeoutMs });
+    return openSqlite(target.file, {
+      readOnly: options.readOnly,
+      busyTimeoutMs: options.timeoutMs,
+      trace: options.trace,
+    });
   }
   const server = { ...target, connectTimeoutMs: options.timeoutMs, label: options.label };
+  const [open, describe] =
+    target.dialect === 'postgres' ? [openPostgres, describePostgresError] : [openMysql, describeMysqlError];
   try {
-    return target.dialect === 'postgres' ? await PostgresAdapter.open(server) : await MysqlAdapter.open(server);
+    return await open(server, options.trace);
   } catch (e) {
-    const line =
-      (target.dialect === 'postgres' ? describePostgresError(e) : MysqlAdapter.prototype.describeError.call(null, e)) ??
-      (e as Error).message;
+    const line = describe(e) ?? (e as Error).message;
     throw new ToolError(redact(`${line} [${target.display}]`, secretsOf(target)), 1, { cause: e });
   }
 }

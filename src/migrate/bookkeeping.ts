@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson, tryParseJson } from '../core/json.js';
 import { qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
+import { BACKUPS_TABLE, defineBackupsTable, defineRunsTable, RUNS_TABLE } from '../dialect/own-tables.js';
 
-/** Every table of the tool's own starts with this; nothing else in the database is the tool's. */
-export const TOOL_PREFIX = 'stepcfg_migrate_';
-export const RUNS_TABLE = `${TOOL_PREFIX}runs`;
-export const BACKUPS_TABLE = `${TOOL_PREFIX}spec_backups`;
+export { BACKUPS_TABLE, RUNS_TABLE, TOOL_PREFIX } from '../dialect/own-tables.js';
 
 export type RunStatus = 'running' | 'applied' | 'folded' | 'rolled_back' | 'done';
 
@@ -106,36 +104,10 @@ export class Bookkeeping {
   /** Creates the tables that are missing (inside the transaction where DDL is transactional). */
   async ensureTables(): Promise<void> {
     if ((await this.adapter.columns(this.runs)) === null) {
-      await this.adapter.createTable(this.runs, (t) => {
-        t.string('id', 36).primary();
-        t.string('mode', 16).notNullable();
-        t.string('status', 16).notNullable();
-        t.string('started_at', 32).notNullable();
-        t.string('finished_at', 32);
-        t.string('host', 255);
-        t.integer('pid');
-        t.string('tool_version', 32);
-        t.string('step_table', 64);
-        t.string('workflow_table', 64);
-        t.text('options');
-        t.text('summary');
-        t.integer('table_dropped').notNullable().defaultTo(0);
-        t.string('kept_step_table', 64);
-        t.string('kept_labels_table', 64);
-        t.text('restore_ddl', 'longtext');
-        t.string('rolled_back_by', 36);
-        t.string('rolled_back_at', 32);
-      });
+      await this.adapter.createTable(this.runs, defineRunsTable);
     }
     if ((await this.adapter.columns(this.backups)) === null) {
-      await this.adapter.createTable(this.backups, (t) => {
-        t.string('run_id', 36).notNullable();
-        t.string('workflow_uid', 255).notNullable();
-        t.string('workflow_version', 255).notNullable();
-        t.text('original_spec', 'longtext');
-        t.string('written_hash', 64).notNullable();
-        t.primary(['run_id', 'workflow_uid', 'workflow_version']);
-      });
+      await this.adapter.createTable(this.backups, defineBackupsTable);
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { ToolError } from '../errors.js';
+import { NOTHING_WRITTEN, ToolError } from '../errors.js';
 import type { ExportedRow } from './store.js';
 
 /** One row the fold did not place, with why, as it goes into the `--orphans-out` file. */
@@ -26,8 +26,8 @@ export function writeOrphansFile(path: string, content: object): void {
   } catch (e) {
     throw new ToolError(
       (e as NodeJS.ErrnoException).code === 'EEXIST'
-        ? `--orphans-out ${path} already exists; nothing was written`
-        : `cannot write --orphans-out ${path}: ${(e as Error).message}; nothing was written`,
+        ? `--orphans-out ${path} already exists; ${NOTHING_WRITTEN}`
+        : `cannot write --orphans-out ${path}: ${(e as Error).message}; ${NOTHING_WRITTEN}`,
     );
   } finally {
     unlinkSync(tmp);

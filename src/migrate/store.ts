@@ -1,6 +1,7 @@
-import type { ColumnInfo, DialectAdapter, SpecWrite, TableRef } from '../dialect/adapter.js';
+import type { ColumnInfo, DialectAdapter, SelectItem, SpecWrite, Statement, TableRef } from '../dialect/adapter.js';
 import { qualified } from '../dialect/adapter.js';
 import type { Orphan, StepRow, WorkflowRow } from '../core/types.js';
+import { expectWritten } from './write-checks.js';
 
 /** Step columns the fold needs, and the optional ones it reports on or checks copies of. */
 export const STEP_REQUIRED = ['uid', 'name', 'workflow_id', 'created', 'spec'] as const;
@@ -15,6 +16,10 @@ const STEP_OPTIONAL: [string, keyof StepRow][] = [
 export const WORKFLOW_REQUIRED = ['uid', 'name', 'spec'] as const;
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+/** A column read as text (or as `read` says) under the name `as`; a null column reads as an empty text. */
+function item(column: string | null, as: string, read: SelectItem['read'] = 'text'): SelectItem {
+  return { column, read, as };
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A JSON column's value as text; bytes that are not UTF-8 (possible in SQLite) are named, not replaced. */
@@ -35,7 +40,7 @@ const KEYS_PER_LOOKUP = 1000;
 
 /** The dialect-free reads and writes of a run, over whichever adapter is open. */
 export class Store {
-  private readonly stepSelect: string;
+  private readonly stepSelect: SelectItem[];
   private readonly stepOptional: [string, keyof StepRow][];
   readonly workflowHasVersion: boolean;
   private readonly stepHasVersion: boolean;
@@ -52,15 +57,14 @@ export class Store {
   ) {
     const has = new Set(stepColumns.map((c) => c.name));
     this.stepOptional = STEP_OPTIONAL.filter(([column]) => has.has(column));
-    const q = (c: string) => adapter.asText(c);
     this.stepSelect = [
-      `${q('uid')} AS s_uid`,
-      `${q('name')} AS s_name`,
-      `${q('workflow_id')} AS s_workflow_id`,
-      `${q('created')} AS s_created`,
-      `${adapter.asJsonText('spec')} AS s_spec`,
-      ...this.stepOptional.map(([column]) => `${q(column)} AS s_${column}`),
-    ].join(', ');
+      item('uid', 's_uid'),
+      item('name', 's_name'),
+      item('workflow_id', 's_workflow_id'),
+      item('created', 's_created'),
+      item('spec', 's_spec', 'json'),
+      ...this.stepOptional.map(([column]) => item(column, `s_${column}`)),
+    ];
     this.workflowHasVersion = workflowColumns.some((c) => c.name === 'version');
     this.stepHasVersion = stepColumns.some((c) => c.name === 'version');
   }
@@ -112,7 +116,7 @@ export class Store {
 
   /** A lookup of these keys' rows in a table (see `DialectAdapter.keyLookup`). */
   private lookup(
-    list: string | [string, unknown[]],
+    select: SelectItem[],
     table: TableRef,
     columns: ColumnInfo[],
     names: string[],
@@ -120,11 +124,10 @@ export class Store {
     lock = false,
   ) {
     const key = names.map((n) => columns.find((c) => c.name === n) ?? { name: n, type: '' });
-    const [sql, bindings] = typeof list === 'string' ? [list, []] : list;
-    return this.adapter.keyLookup(sql, bindings, table, key, keys, lock && this.adapter.rowLocks);
+    return this.adapter.keyLookup(select, table, key, keys, lock && this.adapter.rowLocks);
   }
 
-  private queryLookup(lookup: { template: string; bindings: unknown[] }): Promise<Record<string, unknown>[]> {
+  private queryLookup(lookup: Statement): Promise<Record<string, unknown>[]> {
     return this.adapter.query(lookup.template, lookup.bindings);
   }
 
@@ -144,12 +147,11 @@ export class Store {
    * to a full scan (and, locking, locks every row it scans).
    */
   async workflowsByKeys(keys: { uid: string; version: string }[], lock: boolean): Promise<WorkflowRow[]> {
-    const version = this.workflowHasVersion ? this.adapter.asText('version') : "''";
+    const version = item(this.workflowHasVersion ? 'version' : null, 'version');
     const rows: Record<string, unknown>[] = [];
     for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
       const key = Store.keyed(keys.slice(i, i + KEYS_PER_LOOKUP), this.workflowHasVersion);
-      const list = `${this.adapter.asText('uid')} AS uid, ${version} AS version, ${this.adapter.asText('name')} AS name,
-                    ${this.adapter.asJsonText('spec')} AS spec`;
+      const list = [item('uid', 'uid'), version, item('name', 'name'), item('spec', 'spec', 'json')];
       for (const row of await this.queryLookup(
         this.lookup(list, this.workflow, this.workflowColumns, key.names, key.values, lock),
       ))
@@ -175,8 +177,11 @@ export class Store {
     const suspects = rows.filter((r) => maybeReplaced(r.spec));
     if (suspects.length === 0 || !this.adapter.asJsonBytes) return;
     const key = Store.keyed(suspects, hasVersion);
-    const list = `${this.adapter.asText('uid')} AS uid, ${hasVersion ? this.adapter.asText('version') : "''"} AS version,
-                  ${this.adapter.asJsonBytes('spec')} AS spec`;
+    const list = [
+      item('uid', 'uid'),
+      item(hasVersion ? 'version' : null, 'version'),
+      item('spec', 'spec', 'json-bytes'),
+    ];
     const bytes = await this.queryLookup(
       this.lookup(list, table, table === this.step ? this.stepColumns : this.workflowColumns, key.names, key.values),
     );
@@ -212,9 +217,10 @@ export class Store {
 
   /** Rows with no workflow_id at all (NULL or empty). */
   async rowsWithoutWorkflow(): Promise<StepRow[]> {
+    const list = this.adapter.selectList(this.stepSelect);
     const rows = await this.adapter.queryArrays(
-      `SELECT ${this.stepSelect} FROM ?? WHERE workflow_id IS NULL OR workflow_id = ''`,
-      [qualified(this.step)],
+      `SELECT ${list.template} FROM ?? WHERE workflow_id IS NULL OR workflow_id = ''`,
+      [...list.bindings, qualified(this.step)],
     );
     const found = rows.map((r) => this.toStepRow(r));
     await this.checkBytes(this.step, this.stepHasVersion, found);
@@ -225,10 +231,7 @@ export class Store {
   async exportRows(keys: { uid: string; version: string }[]): Promise<ExportedRow[]> {
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
     // Every column as text under its own name.
-    const select = (columns: ColumnInfo[]): [string, unknown[]] => [
-      columns.map((c) => `${this.adapter.asText(c.name)} AS ??`).join(', '),
-      columns.map((c) => c.name),
-    ];
+    const select = (columns: ColumnInfo[]) => columns.map((c) => item(c.name, c.name));
     const out: ExportedRow[] = [];
     const hasVersion = this.stepColumns.some((c) => c.name === 'version');
     for (let i = 0; i < keys.length; i += 500) {
@@ -263,8 +266,9 @@ export class Store {
   }
 
   async writeSpecs(rows: SpecWrite[]): Promise<void> {
-    if (rows.length > 0)
-      await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
+    if (rows.length === 0) return;
+    const counts = await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
+    for (const c of counts) expectWritten(c.given, [c.written]);
   }
 }
 

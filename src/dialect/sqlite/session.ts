@@ -1,0 +1,130 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { ToolError } from '../../errors.js';
+import type { Session } from '../adapter.js';
+import { BaseSession } from '../base-session.js';
+import { sqlBuilder } from '../sql.js';
+import type { Trace, TransactionMode } from '../types.js';
+import { describeSqliteError } from './errors.js';
+
+const HEADER = 'SQLite format 3\0';
+
+/** Checks that a path is an existing SQLite file before anything opens (and so creates) it. */
+function checkDatabaseFile(file: string): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    throw new ToolError(`database file not found: ${file} (nothing was created; check --db or CTRL_DB_PATH)`);
+  }
+  if (stat.isDirectory()) throw new ToolError(`${file} is a directory, not a SQLite database file`);
+  if (stat.size === 0) throw new ToolError(`${file} is an empty file, not a genai-factory database`);
+  const buf = Buffer.alloc(HEADER.length);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    readSync(fd, buf, 0, buf.length, 0);
+  } catch (e) {
+    throw new ToolError(`cannot read ${file}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (buf.toString('latin1') !== HEADER) throw new ToolError(`${file} is not a SQLite database file`);
+}
+
+/**
+ * One SQLite file through better-sqlite3, locked whole by `BEGIN IMMEDIATE`: that write lock is
+ * also the run lock, so there is no `lockRun`.
+ */
+export class SqliteSession extends BaseSession implements Session {
+  private constructor(
+    readonly db: Database.Database,
+    readonly file: string,
+    trace: Trace | undefined,
+  ) {
+    super(sqlBuilder('better-sqlite3', { filename: ':memory:' }), trace);
+  }
+
+  /** Opens an existing database file; read-only mode is enforced by SQLite itself. */
+  static open(file: string, options: { readOnly: boolean; busyTimeoutMs: number; trace?: Trace }): SqliteSession {
+    checkDatabaseFile(file);
+    let db: Database.Database;
+    try {
+      db = new Database(file, {
+        readonly: options.readOnly,
+        fileMustExist: true,
+        timeout: Math.max(1, Math.round(options.busyTimeoutMs)),
+      });
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+      // better-sqlite3 turns foreign keys on; the controller's SQLAlchemy connections leave them off.
+      db.pragma('foreign_keys = OFF');
+    } catch (e) {
+      throw new ToolError(`cannot open ${file}: ${describeSqliteError(e) ?? (e as Error).message}`);
+    }
+    return new SqliteSession(db, file, options.trace);
+  }
+
+  /** Prepares a statement, noting it as sent. */
+  statement(sql: string): Database.Statement {
+    this.trace(sql);
+    return this.db.prepare(sql);
+  }
+
+  /** Runs a write, for the rows it changed. */
+  changes(sql: string, ...bindings: unknown[]): number {
+    return this.statement(sql).run(...bindings).changes;
+  }
+
+  /** Runs SQL without bindings or results (DDL, transaction control). */
+  exec(sql: string): void {
+    this.trace(sql);
+    this.db.exec(sql);
+  }
+
+  async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
+    return this.statement(sql)
+      .raw(true)
+      .all(...bindings) as unknown[][];
+  }
+
+  async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
+    const statement = this.statement(sql);
+    if (statement.reader) return statement.all(...bindings) as T[];
+    statement.run(...bindings);
+    return [];
+  }
+
+  isLockTimeout(error: unknown): boolean {
+    return (error as { code?: string })?.code === 'SQLITE_BUSY';
+  }
+
+  describeError(error: unknown): string | undefined {
+    return describeSqliteError(error);
+  }
+
+  abort(): void {
+    try {
+      if (this.db.open) this.db.close(); // an open transaction is rolled back (its journal undone)
+    } catch {
+      // a statement is mid-step: the process exits next, and SQLite rolls the journal back on open
+    }
+  }
+
+  async begin(mode: TransactionMode): Promise<void> {
+    this.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+  }
+
+  async commit(): Promise<void> {
+    this.exec('COMMIT');
+    this.committed = true;
+  }
+
+  async rollback(): Promise<void> {
+    if (this.db.inTransaction) this.exec('ROLLBACK');
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    await this.knex.destroy();
+  }
+}
