@@ -1,21 +1,8 @@
-import {
-  canonicalJson,
-  getMember,
-  pyJsonDumpsFrom,
-  pyJsonString,
-  isPyFormSpan,
-  parseJson,
-  scanItems,
-  scannedItems,
-  scanMembers,
-  scannedMembers,
-  scannedObject,
-  type QuickMember,
-  sourceOf,
-  tryParseJson,
-  type JsonNode,
-  type JsonObject,
-} from './json.js';
+import { parseJson, tryParseJson } from './json/parse.js';
+import { isPyFormSpan } from './json/py-form.js';
+import { scanItems, scannedItems, scanMembers, scannedMembers, scannedObject, type QuickMember } from './json/scan.js';
+import { getMember, sourceOf, type JsonNode, type JsonObject } from './json/tree.js';
+import { canonicalJson, pyJsonDumpsFrom, pyJsonString } from './json/write.js';
 import { sortByCreatedName } from './order.js';
 import type {
   Conflict,

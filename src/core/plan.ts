@@ -1,4 +1,4 @@
-import { compareCodePoints } from './json.js';
+import { compareCodePoints } from './code-points.js';
 import type {
   Conflict,
   GroupPlan,

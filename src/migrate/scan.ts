@@ -1,5 +1,5 @@
 import { planWorkflowGroup } from '../core/fold.js';
-import { compareCodePoints } from '../core/json.js';
+import { compareCodePoints } from '../core/code-points.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
 import { toOrphan, type Store } from './store.js';

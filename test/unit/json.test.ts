@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  quickMembers,
-  canonicalJson,
-  canonicalNumber,
-  compareCodePoints,
-  getMember,
-  parseJson,
-  pyJsonDumps,
-  pyJsonString,
-  sourceOf,
-  tryParseJson,
-  type JsonObject,
-} from '../../src/core/json.js';
+import { compareCodePoints } from '../../src/core/code-points.js';
+import { parseJson, tryParseJson } from '../../src/core/json/parse.js';
+import { quickMembers } from '../../src/core/json/scan.js';
+import { getMember, sourceOf, type JsonObject } from '../../src/core/json/tree.js';
+import { canonicalJson, canonicalNumber, pyJsonDumps, pyJsonString } from '../../src/core/json/write.js';
 
 describe('parseJson', () => {
   it('keeps number literals and value offsets', () => {
