@@ -1,4 +1,4 @@
-import { TARGET_KEY } from './fold.js';
+import { TARGET_KEY } from './workflow-spec.js';
 import { tryParseJson } from './json/parse.js';
 import { getMember, sourceOf, type JsonObject } from './json/tree.js';
 

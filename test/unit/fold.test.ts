@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { exactRead, planWorkflowGroup, readStepRow } from '../../src/core/fold.js';
+import { planWorkflowGroup } from '../../src/core/fold.js';
+import { exactRead, readStepRow } from '../../src/core/step-item.js';
 import type { StepRow, WorkflowRow } from '../../src/core/types.js';
 
 let seq = 0;

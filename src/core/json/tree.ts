@@ -49,3 +49,10 @@ export function getMember(obj: JsonObject, key: string): JsonNode | undefined {
 export function sourceOf(text: string, node: JsonNode): string {
   return text.slice(node.start, node.end);
 }
+
+/** How a value's kind is named in a reason: "a boolean", "an object", "null". */
+export function describeKind(node: JsonNode): string {
+  if (node.kind === 'true' || node.kind === 'false') return 'a boolean';
+  if (node.kind === 'null') return 'null';
+  return `${/^[aeiou]/.test(node.kind) ? 'an' : 'a'} ${node.kind}`;
+}
