@@ -3,12 +3,13 @@
  * by name), and written again with items added or replaced, every other byte copied.
  */
 import { tryParseJson } from './json/parse.js';
-import { scanItems, scannedItems, scanMembers, scannedMembers, scannedObject, type QuickMember } from './json/scan.js';
+import { JsonScanner, type ScannedItem, type ScannedMember } from './json/scan.js';
 import { describeKind, getMember } from './json/tree.js';
 import type { WorkflowRow } from './types.js';
 
 /** The key of `workflow.spec` that receives the items. */
 export const TARGET_KEY = 'step_configurations';
+
 /** An item already in a workflow's array: where its text is in the spec. */
 export interface ItemSpan {
   start: number;
@@ -34,12 +35,55 @@ const NAME_KEYS: ReadonlySet<string> = new Set(['name']);
 /** No existing items (shared: never written to). */
 const NO_ITEMS: ReadonlyMap<string, ItemSpan[]> = new Map();
 
-export function readWorkflowRow(row: WorkflowRow): WorkflowSpec | { row: WorkflowRow; reason: string } {
-  if (row.specError) return { row, reason: row.specError };
-  if (row.spec === null) return { row, object: null, array: null, byName: NO_ITEMS };
-  const quick = quickWorkflowSpec(row, row.spec);
-  if (quick !== undefined) return quick;
-  const parsed = tryParseJson(row.spec);
+/** A workflow row's spec read, or why it cannot be read. */
+export type WorkflowReading = WorkflowSpec | { row: WorkflowRow; reason: string };
+
+/**
+ * Reads workflow rows' specs. It owns the scanner of its quick reading, whose records every spec
+ * it reads reuses (nothing it returns refers to them): a run makes one reader for all its rows.
+ */
+export class WorkflowSpecReader {
+  private readonly scanner = new JsonScanner();
+
+  read(row: WorkflowRow): WorkflowReading {
+    if (row.specError) return { row, reason: row.specError };
+    if (row.spec === null) return { row, object: null, array: null, byName: NO_ITEMS };
+    return this.quickRead(row, row.spec) ?? exactRead(row, row.spec);
+  }
+
+  /**
+   * The common specs read by the scanner, without building them: an object without the array (a
+   * first run), or with one array whose items' names are plain strings (a re-run). Anything else
+   * (an escaped key or name, a repeated array key, NaN, not an object, …) is left to the exact
+   * parser: undefined.
+   */
+  private quickRead(row: WorkflowRow, text: string): WorkflowSpec | undefined {
+    const scanner = this.scanner;
+    const count = scanner.scanMembers(text, TARGET_KEYS);
+    if (count === 0) return { row, object: { ...scanner.object }, array: null, byName: NO_ITEMS };
+    const member = scanner.members[0] as ScannedMember;
+    if (count !== 1 || member.kind !== 'array') return undefined;
+    const object = { ...scanner.object };
+    const { start, end } = member;
+    const items = scanner.scanItems(text, start, end, NAME_KEYS);
+    if (items < 0) return undefined;
+    const byName = new Map<string, ItemSpan[]>();
+    let lastItemEnd = -1;
+    for (let i = 0; i < items; i++) {
+      const item = scanner.items[i] as ScannedItem;
+      lastItemEnd = item.end;
+      const name = item.member; // a repeated key: the last one counts
+      if (item.kind !== 'object' || name?.kind !== 'string') continue;
+      if (name.escaped) return undefined;
+      addSpan(byName, text.slice(name.start + 1, name.end - 1), { start: item.start, end: item.end });
+    }
+    return { row, object, array: { start, end, lastItemEnd }, byName };
+  }
+}
+
+/** A spec the scanner did not settle, read through the exact parser (which names what is wrong). */
+function exactRead(row: WorkflowRow, text: string): WorkflowReading {
+  const parsed = tryParseJson(text);
   if ('error' in parsed) return { row, reason: `spec is not valid JSON (${parsed.error})` };
   const root = parsed.node;
   if (root.kind === 'null') return { row, object: null, array: null, byName: NO_ITEMS };
@@ -69,34 +113,6 @@ function addSpan(byName: Map<string, ItemSpan[]>, name: string, span: ItemSpan):
   const list = byName.get(name);
   if (list) list.push(span);
   else byName.set(name, [span]);
-}
-
-/**
- * The common specs read by the scanner, without building them: an object without the array (a
- * first run), or with one array whose items' names are plain strings (a re-run). Anything else
- * (an escaped key or name, a repeated array key, NaN, not an object, …) is left to the exact
- * parser: undefined.
- */
-function quickWorkflowSpec(row: WorkflowRow, text: string): WorkflowSpec | undefined {
-  const count = scanMembers(text, TARGET_KEYS);
-  if (count === 0) return { row, object: { ...scannedObject }, array: null, byName: NO_ITEMS };
-  const member = scannedMembers[0] as QuickMember;
-  if (count !== 1 || member.kind !== 'array') return undefined;
-  const object = { ...scannedObject };
-  const { start, end } = member;
-  const items = scanItems(text, start, end, NAME_KEYS);
-  if (items < 0) return undefined;
-  const byName = new Map<string, ItemSpan[]>();
-  let lastItemEnd = -1;
-  for (let i = 0; i < items; i++) {
-    const item = scannedItems[i] as (typeof scannedItems)[number];
-    lastItemEnd = item.end;
-    const name = item.member; // a repeated key: the last one counts
-    if (item.kind !== 'object' || name?.kind !== 'string') continue;
-    if (name.escaped) return undefined;
-    addSpan(byName, text.slice(name.start + 1, name.end - 1), { start: item.start, end: item.end });
-  }
-  return { row, object, array: { start, end, lastItemEnd }, byName };
 }
 
 /**

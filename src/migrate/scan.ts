@@ -1,4 +1,4 @@
-import { planWorkflowGroup } from '../core/fold.js';
+import { GroupPlanner } from '../core/fold.js';
 import { compareCodePoints } from '../core/code-points.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
@@ -103,6 +103,7 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   const phase = 'planning';
   // Spec texts only for the pass that writes them; items in order also for a listed report.
   const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
+  const planner = new GroupPlanner(planOptions.onConflict, detail);
   const versions = await workflowVersions(store);
   const { parents, dangling } = await stepParents(store, versions);
 
@@ -187,7 +188,7 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
         done += rows.length;
         continue;
       }
-      const group = planWorkflowGroup(versionRows, rows, planOptions.onConflict, detail);
+      const group = planner.plan(versionRows, rows);
       builder.addGroup(group);
       for (const u of group.updates) updates.push(u);
       done += rows.length;

@@ -3,7 +3,7 @@
  * writes), and a canonical form for comparing values.
  */
 import { compareCodePoints } from '../code-points.js';
-import { isPyFormSpan } from './py-form.js';
+import type { PyFormChecker } from './py-form.js';
 import type { JsonNode } from './tree.js';
 
 /** A string literal as Python's `json.dumps` writes it (ensure_ascii: non-ASCII as \uXXXX). */
@@ -89,11 +89,14 @@ export function pyJsonDumps(node: JsonNode): string {
   });
 }
 
-/** {@link pyJsonDumps} of a node parsed from `text`, copying its source where that is the same. */
-export function pyJsonDumpsFrom(text: string, node: JsonNode): string {
+/**
+ * {@link pyJsonDumps} of a node parsed from `text`, copying its source where that is the same
+ * (as `pyForm` tells).
+ */
+export function pyJsonDumpsFrom(text: string, node: JsonNode, pyForm: PyFormChecker): string {
   if (node.kind === 'number' || node.kind === 'true' || node.kind === 'false' || node.kind === 'null')
     return node.value;
-  return isPyFormSpan(text, node.start, node.end) ? text.slice(node.start, node.end) : pyJsonDumps(node);
+  return pyForm.isPyForm(text, node.start, node.end) ? text.slice(node.start, node.end) : pyJsonDumps(node);
 }
 
 /** A number literal in a canonical form, so that `1`, `1.0` and `1e0` compare equal (as in Python). */
