@@ -233,6 +233,38 @@ describe('planWorkflowGroup', () => {
   });
 });
 
+describe('GroupPlanner', () => {
+  it('plans group after group as a planner of its own plans each', () => {
+    const rows = [
+      step('plain', '{"step_name": "A", "branch": "b", "kwargs": {"x": [1, 2.50], "y": "\\u00e9"}}'),
+      step('spaced', '{"step_name":"B","kwargs":{ "z" :1}}'),
+      step('na"me', '{"step_name": "C", "kwargs": null, "branch": null}'),
+    ];
+    const first = planWorkflowGroup([wf('{"a": 1}')], rows, 'fail').updates[0]!.newSpec;
+    const groups: [WorkflowRow[], StepRow[]][] = [
+      [[wf('{"a": 1}')], rows],
+      [[wf(first), wf('{}', '2')], rows], // a re-run: the items are there
+      [[wf(first.replace('2.50', '2.51'))], rows], // a conflict
+      [[wf('{"x": 1}')], [step('full', '{"step_name": "E", "branch": "x", "kwargs": {"q": 1}}')]],
+      [[wf('{"x": 1}')], [step('lone', '{"step_name": "D"}')]], // no branch nor kwargs after a row with them
+      [[wf('{"step_configurations": [{"name": "a"}, {"name": "a"}]}')], [step('a', spec({ step_name: 'A' }))]],
+      [[wf('{}'), wf('{bad', '2')], rows],
+      [[wf(null)], [step('same', '{bad'), step('same', spec({ step_name: 'A' })), step('n', '{"step_name": NaN}')]],
+    ];
+    for (const detail of [
+      { texts: true, order: true },
+      { texts: false, order: false },
+    ]) {
+      for (const onConflict of ['fail', 'keep', 'replace'] as const) {
+        const planner = new GroupPlanner(onConflict, detail);
+        for (const [workflows, steps] of [...groups, ...groups]) {
+          expect(planner.plan(workflows, steps)).toEqual(planWorkflowGroup(workflows, steps, onConflict, detail));
+        }
+      }
+    }
+  });
+});
+
 describe('the quick reading of a step row agrees with the exact one', () => {
   it.each([
     '{"step_name": "S"}',
