@@ -1,3 +1,7 @@
+/**
+ * The fold of one workflow group: where each of its step rows' items goes in each version row of
+ * the workflow, the conflicts and invalid rows met, and the new spec texts.
+ */
 import { parseJson } from './json/parse.js';
 import { canonicalJson } from './json/write.js';
 import { sortByCreatedName } from './order.js';

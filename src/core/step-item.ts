@@ -21,7 +21,7 @@ export interface StepItem {
 export type StepReading = { item: StepItem; warnings: SpecWarning[] } | { reason: string; warnings: SpecWarning[] };
 
 /** Column copies that the controller's update path leaves in a step row's spec. */
-const COPIED_COLUMNS: [string, keyof StepRow][] = [
+const COPIED_COLUMNS: readonly (readonly [string, keyof StepRow])[] = [
   ['uid', 'uid'],
   ['name', 'name'],
   ['version', 'version'],
