@@ -1,5 +1,6 @@
-import { TARGET_KEY } from './fold.js';
-import { getMember, sourceOf, tryParseJson, type JsonObject } from './json.js';
+import { TARGET_KEY } from './workflow-spec.js';
+import { tryParseJson } from './json/parse.js';
+import { getMember, sourceOf, type JsonObject } from './json/tree.js';
 
 /** Sets (or adds at the end) one member of an object in JSON text; every other byte is kept. */
 function setMember(text: string, obj: JsonObject, key: string, valueText: string): string {

@@ -1,4 +1,4 @@
-import { compareCodePoints } from './json.js';
+import { compareCodePoints } from './code-points.js';
 
 const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/;

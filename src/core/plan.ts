@@ -1,4 +1,4 @@
-import { compareCodePoints } from './json.js';
+import { compareCodePoints } from './code-points.js';
 import type {
   Conflict,
   GroupPlan,
@@ -101,6 +101,31 @@ export class PlanBuilder {
         `internal check failed: the table has ${stepRows} step rows but the plan accounts for ${this.rowsSeen}`,
       );
     }
+    const blockers = this.blockers();
+    this.sortLists();
+    return {
+      summary: {
+        stepRows,
+        folded: this.folded,
+        unchanged: this.unchanged,
+        workflowsUpdated: this.workflowsUpdated,
+        orphans: this.orphans.length,
+        conflicts: this.conflicts.length,
+        invalid: this.invalid.length,
+        warnings: this.warnings.length,
+        tableDropped: false,
+      },
+      orphans: this.orphans,
+      conflicts: this.conflicts,
+      invalid: this.invalid,
+      warnings: this.warnings,
+      workflows: this.workflows,
+      blockers,
+    };
+  }
+
+  /** Why the plan may not be applied, under the run's options. */
+  private blockers(): string[] {
     const blockers: string[] = [];
     const blockingConflicts = this.conflicts.filter((c) => c.resolution === 'blocking').length;
     if (blockingConflicts > 0) {
@@ -112,16 +137,11 @@ export class PlanBuilder {
     if (this.orphans.length > 0 && this.options.strict) {
       blockers.push(`${this.orphans.length} orphaned row(s) under --strict`);
     }
-    const byKeys =
-      <T>(...keys: ((x: T) => string | null)[]) =>
-      (a: T, b: T) => {
-        for (const key of keys) {
-          const d = compareCodePoints(key(a) ?? '', key(b) ?? '');
-          if (d !== 0) return d;
-        }
-        return 0;
-      };
-    // Lists in one order whatever the database's collation and batch order.
+    return blockers;
+  }
+
+  /** Puts the lists in one order whatever the database's collation and batch order. */
+  private sortLists(): void {
     this.orphans.sort(
       byKeys(
         (o) => o.uid,
@@ -149,24 +169,16 @@ export class PlanBuilder {
         (c) => c.name,
       ),
     );
-    return {
-      summary: {
-        stepRows,
-        folded: this.folded,
-        unchanged: this.unchanged,
-        workflowsUpdated: this.workflowsUpdated,
-        orphans: this.orphans.length,
-        conflicts: this.conflicts.length,
-        invalid: this.invalid.length,
-        warnings: this.warnings.length,
-        tableDropped: false,
-      },
-      orphans: this.orphans,
-      conflicts: this.conflicts,
-      invalid: this.invalid,
-      warnings: this.warnings,
-      workflows: this.workflows,
-      blockers,
-    };
   }
+}
+
+/** Orders by these keys in turn, each by code point (null as the empty text). */
+function byKeys<T>(...keys: ((x: T) => string | null)[]): (a: T, b: T) => number {
+  return (a, b) => {
+    for (const key of keys) {
+      const d = compareCodePoints(key(a) ?? '', key(b) ?? '');
+      if (d !== 0) return d;
+    }
+    return 0;
+  };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, tryParseJson } from '../core/json.js';
+import { tryParseJson } from '../core/json/parse.js';
+import { canonicalJson } from '../core/json/write.js';
 import { qualified, type DialectAdapter, type KeptTable, type TableRef } from '../dialect/adapter.js';
 import { BACKUPS_TABLE, defineBackupsTable, defineRunsTable, RUNS_TABLE } from '../dialect/own-tables.js';
 

@@ -1,5 +1,5 @@
-import { planWorkflowGroup } from '../core/fold.js';
-import { compareCodePoints } from '../core/json.js';
+import { GroupPlanner } from '../core/fold.js';
+import { compareCodePoints } from '../core/code-points.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
 import { toOrphan, type Store } from './store.js';
@@ -151,8 +151,8 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
 /** The state of one pass: the keys read up front, the plan being built, the reads and writes in flight. */
 class PlanningPass {
   private readonly builder: PlanBuilder;
-  /** Spec texts only for the pass that writes them; items in order also for a listed report. */
-  private readonly detail: { texts: boolean; order: boolean };
+  /** Plans each group: spec texts only for the pass that writes them, items in order also for a listed report. */
+  private readonly planner: GroupPlanner;
   /** Ids the collation folded into another, met in the dangling pass (see `planDangling`). */
   private readonly handled = new Set<string>();
   private readonly wire: SentInOrder;
@@ -167,7 +167,8 @@ class PlanningPass {
     private readonly ids: { parents: string[]; dangling: string[] },
   ) {
     this.builder = new PlanBuilder(planOptions, new SpillingWorkflowList());
-    this.detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
+    const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
+    this.planner = new GroupPlanner(planOptions.onConflict, detail);
     this.wire = new SentInOrder(store.adapter.readAhead);
   }
 
@@ -259,7 +260,7 @@ class PlanningPass {
         this.builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
         continue;
       }
-      const group = planWorkflowGroup(versionRows, rows, this.planOptions.onConflict, this.detail);
+      const group = this.planner.plan(versionRows, rows);
       this.builder.addGroup(group);
       for (const u of group.updates) updates.push(u);
       await this.yieldNowAndThen();

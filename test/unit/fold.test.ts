@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { exactRead, planWorkflowGroup, readStepRow } from '../../src/core/fold.js';
-import type { StepRow, WorkflowRow } from '../../src/core/types.js';
+import { GroupPlanner, type PlanDetail } from '../../src/core/fold.js';
+import { StepReader } from '../../src/core/step-item.js';
+import type { OnConflict, StepRow, WorkflowRow } from '../../src/core/types.js';
+
+/** One group planned by a planner of its own. */
+function planWorkflowGroup(workflows: WorkflowRow[], steps: StepRow[], onConflict: OnConflict, detail?: PlanDetail) {
+  return new GroupPlanner(onConflict, detail).plan(workflows, steps);
+}
+/** One reader for every test, as a run reads all its rows with one. */
+const reader = new StepReader();
 
 let seq = 0;
 function step(name: string, spec: string | null, extra: Partial<StepRow> = {}): StepRow {
@@ -18,16 +26,16 @@ function step(name: string, spec: string | null, extra: Partial<StepRow> = {}): 
 const wf = (spec: string | null, version = '1'): WorkflowRow => ({ uid: 'w1', version, name: `wf-${version}`, spec });
 const spec = (o: object) => JSON.stringify(o);
 
-describe('readStepRow', () => {
+describe('StepReader.read', () => {
   it('builds the item from the column name and the spec, with defaults', () => {
-    const r = readStepRow(step('cfg', '{"step_name": "LLM", "evaluations": []}'));
+    const r = reader.read(step('cfg', '{"step_name": "LLM", "evaluations": []}'));
     expect(r).toMatchObject({
       item: { text: '{"name": "cfg", "step_name": "LLM", "branch": "default", "kwargs": {}}' },
     });
   });
 
   it('keeps the literal text of kwargs and an empty branch', () => {
-    const r = readStepRow(
+    const r = reader.read(
       step('n', '{"kwargs": {"b": 1.0, "a": 12345678901234567890}, "branch": "", "step_name": "S"}'),
     );
     expect(r).toMatchObject({
@@ -45,12 +53,12 @@ describe('readStepRow', () => {
     ['{"step_name": "S", "branch": 1}', 'spec.branch is a number, not a string'],
     ['{"step_name": "S", "kwargs": [1]}', 'spec.kwargs is an array, neither an object nor null'],
   ])('names why %j is invalid', (text, reason) => {
-    const r = readStepRow(step('n', text));
+    const r = reader.read(step('n', text));
     expect('reason' in r && r.reason).toContain(reason);
   });
 
   it('warns about copies in spec that disagree with their columns', () => {
-    const r = readStepRow(step('real', '{"step_name": "S", "name": "stale", "workflow_id": "w1", "uid": 5}'));
+    const r = reader.read(step('real', '{"step_name": "S", "name": "stale", "workflow_id": "w1", "uid": 5}'));
     expect(r.warnings.map((w) => w.field)).toEqual(['uid', 'name']);
   });
 });
@@ -225,6 +233,38 @@ describe('planWorkflowGroup', () => {
   });
 });
 
+describe('GroupPlanner', () => {
+  it('plans group after group as a planner of its own plans each', () => {
+    const rows = [
+      step('plain', '{"step_name": "A", "branch": "b", "kwargs": {"x": [1, 2.50], "y": "\\u00e9"}}'),
+      step('spaced', '{"step_name":"B","kwargs":{ "z" :1}}'),
+      step('na"me', '{"step_name": "C", "kwargs": null, "branch": null}'),
+    ];
+    const first = planWorkflowGroup([wf('{"a": 1}')], rows, 'fail').updates[0]!.newSpec;
+    const groups: [WorkflowRow[], StepRow[]][] = [
+      [[wf('{"a": 1}')], rows],
+      [[wf(first), wf('{}', '2')], rows], // a re-run: the items are there
+      [[wf(first.replace('2.50', '2.51'))], rows], // a conflict
+      [[wf('{"x": 1}')], [step('full', '{"step_name": "E", "branch": "x", "kwargs": {"q": 1}}')]],
+      [[wf('{"x": 1}')], [step('lone', '{"step_name": "D"}')]], // no branch nor kwargs after a row with them
+      [[wf('{"step_configurations": [{"name": "a"}, {"name": "a"}]}')], [step('a', spec({ step_name: 'A' }))]],
+      [[wf('{}'), wf('{bad', '2')], rows],
+      [[wf(null)], [step('same', '{bad'), step('same', spec({ step_name: 'A' })), step('n', '{"step_name": NaN}')]],
+    ];
+    for (const detail of [
+      { texts: true, order: true },
+      { texts: false, order: false },
+    ]) {
+      for (const onConflict of ['fail', 'keep', 'replace'] as const) {
+        const planner = new GroupPlanner(onConflict, detail);
+        for (const [workflows, steps] of [...groups, ...groups]) {
+          expect(planner.plan(workflows, steps)).toEqual(planWorkflowGroup(workflows, steps, onConflict, detail));
+        }
+      }
+    }
+  });
+});
+
 describe('the quick reading of a step row agrees with the exact one', () => {
   it.each([
     '{"step_name": "S"}',
@@ -259,8 +299,8 @@ describe('the quick reading of a step row agrees with the exact one', () => {
     '[]',
   ])('%s', (spec) => {
     const row = { ...step('n', spec), uid: 'u-n' };
-    const exact = exactRead(row);
-    for (const quick of [readStepRow(row, false), readStepRow(row, true)]) {
+    const exact = reader.exactRead(row);
+    for (const quick of [reader.read(row, false), reader.read(row, true)]) {
       expect('reason' in quick ? quick.reason : 'valid').toBe('reason' in exact ? exact.reason : 'valid');
       expect(quick.warnings).toEqual(exact.warnings);
       if ('item' in quick && 'item' in exact) {

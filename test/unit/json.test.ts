@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  quickMembers,
-  canonicalJson,
-  canonicalNumber,
-  compareCodePoints,
-  getMember,
-  parseJson,
-  pyJsonDumps,
-  pyJsonString,
-  sourceOf,
-  tryParseJson,
-  type JsonObject,
-} from '../../src/core/json.js';
+import { compareCodePoints } from '../../src/core/code-points.js';
+import { parseJson, tryParseJson } from '../../src/core/json/parse.js';
+import { JsonScanner, quickMembers } from '../../src/core/json/scan.js';
+import { getMember, sourceOf, type JsonObject } from '../../src/core/json/tree.js';
+import { canonicalJson, canonicalNumber, pyJsonDumps, pyJsonString } from '../../src/core/json/write.js';
 
 describe('parseJson', () => {
   it('keeps number literals and value offsets', () => {
@@ -157,5 +149,105 @@ describe('quickMembers (the no-allocation check of a dry run)', () => {
       { key: 'branch', kind: 'null', start: 51, end: 55, escaped: false },
       { key: 'step_name', kind: 'string', start: 70, end: 75, escaped: true },
     ]);
+  });
+});
+
+describe('JsonScanner', () => {
+  const STEP_KEYS = new Set(['step_name', 'branch', 'kwargs']);
+  const TARGET_KEYS = new Set(['step_configurations']);
+  const NAME_KEYS = new Set(['name']);
+  const steps = [
+    '{"step_name": "S", "kwargs": {"a": [1]}, "branch": null, "step_name": "T\\n"}',
+    '{"x": 1}',
+    '{"kwargs": {}, "y": [1, 2, 3], "branch": "b"}',
+    '{"step_name": NaN}',
+    ' {"branch": "main", "kwargs": {"k": {"step_name": "inner"}}} ',
+  ];
+  const workflows = [
+    '{"step_configurations": [{"name": "a"}, {"x": 1, "name": "b\\"c"}, 5, {"name": "d", "name": "e"}], "z": {}}',
+    '{"a": 1, "step_configurations": []}',
+    '{"step_configurations": [{"name": "a"}, {"name": 1}, []]}',
+    '{"step_configurations": [1,]}',
+    '{}',
+  ];
+
+  /** Reads a step spec as the fold does, pausing after the scan (before its records are read). */
+  function* readStep(scanner: JsonScanner, text: string) {
+    const count = scanner.scanMembers(text, STEP_KEYS);
+    yield;
+    const members = scanner.members.slice(0, Math.max(count, 0)).map((m) => ({ ...m }));
+    return { count, members, object: count < 0 ? undefined : { ...scanner.object } };
+  }
+
+  /** Reads a workflow spec as the fold does, pausing after each scan: its members, then its array's elements. */
+  function* readWorkflow(scanner: JsonScanner, text: string) {
+    const count = scanner.scanMembers(text, TARGET_KEYS);
+    yield;
+    const object = count < 0 ? undefined : { ...scanner.object };
+    const array = count === 1 && scanner.members[0]!.kind === 'array' ? { ...scanner.members[0]! } : undefined;
+    if (array === undefined) return { count, object };
+    const itemCount = scanner.scanItems(text, array.start, array.end, NAME_KEYS);
+    yield;
+    const items = scanner.items
+      .slice(0, Math.max(itemCount, 0))
+      .map((i) => ({ ...i, member: i.member && { ...i.member } }));
+    return { count, object, array, itemCount, items };
+  }
+
+  function alone<T>(job: Generator<void, T>): T {
+    for (;;) {
+      const step = job.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /** Runs two jobs a step each in turn: each scan of one comes between a scan of the other and the reading of its records. */
+  function inTurn<T, U>(x: Generator<void, T>, y: Generator<void, U>): [T, U] {
+    let rx = x.next();
+    let ry = y.next();
+    while (!rx.done || !ry.done) {
+      if (!rx.done) rx = x.next();
+      if (!ry.done) ry = y.next();
+    }
+    return [rx.value, ry.value];
+  }
+
+  it('finds the members of an object, where it is, and the elements of its array', () => {
+    const text = workflows[0]!;
+    const read = alone(readWorkflow(new JsonScanner(), text));
+    expect(read).toMatchObject({ count: 1, object: { start: 0, end: text.length, lastValueEnd: text.length - 1 } });
+    expect(read.itemCount).toBe(4);
+    expect(read.items!.map((i) => i.kind)).toEqual(['object', 'object', 'number', 'object']);
+    // The last member of a wanted key is the one that counts; an escaped string says so.
+    expect(read.items!.map((i) => i.member && text.slice(i.member.start, i.member.end))).toEqual([
+      '"a"',
+      '"b\\"c"',
+      undefined,
+      '"e"',
+    ]);
+    expect(read.items!.map((i) => i.member?.escaped)).toEqual([false, true, undefined, false]);
+  });
+
+  it('two scanners used in turn give each what it gives alone', () => {
+    const a = new JsonScanner();
+    const b = new JsonScanner();
+    for (const w of workflows) {
+      for (const s of steps) {
+        expect(inTurn(readWorkflow(a, w), readStep(b, s))).toEqual([
+          alone(readWorkflow(new JsonScanner(), w)),
+          alone(readStep(new JsonScanner(), s)),
+        ]);
+        expect(inTurn(readStep(a, s), readWorkflow(b, w))).toEqual([
+          alone(readStep(new JsonScanner(), s)),
+          alone(readWorkflow(new JsonScanner(), w)),
+        ]);
+      }
+      for (const other of workflows) {
+        expect(inTurn(readWorkflow(a, w), readWorkflow(b, other))).toEqual([
+          alone(readWorkflow(new JsonScanner(), w)),
+          alone(readWorkflow(new JsonScanner(), other)),
+        ]);
+      }
+    }
   });
 });
