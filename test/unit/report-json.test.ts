@@ -40,7 +40,9 @@ describe('the JSON report, written in chunks', () => {
     }
   });
 
-  it('streams a list spilled to a file, in order, with every character intact', () => {
+  // Forty thousand entries through a spill file take seconds on a loaded machine: the test checks
+  // content, so it gets a bound far above that rather than the default five seconds.
+  it('streams a list spilled to a file, in order, with every character intact', { timeout: 60_000 }, () => {
     const list = new SpillingWorkflowList();
     const n = 40_000; // past the in-memory part, across several read chunks
     for (let i = 0; i < n; i++) list.add(change(i));
