@@ -1,14 +1,15 @@
 import { hostname } from 'node:os';
 import { CommanderError, type Command } from 'commander';
+import { splitCommand, type Split } from './argv.js';
 import type { RunRequest, RunResult } from '../commands/context.js';
 import { Interrupted, runMigration } from '../commands/dispatch.js';
 import { redact } from '../config/db-url.js';
-import { ExitCode, NOTHING_WRITTEN, ToolError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError, usageError, type ExitCodeValue } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import { removeSpillFiles } from '../migrate/workflow-list.js';
 import { confirmer } from './confirm.js';
 import { emitErrorJson, emitReport, errorLine, type OutStream, type Output } from './output.js';
-import { buildProgram, toolVersion, type CliOptions } from './program.js';
+import { buildProgram, commandHasFlag, toolVersion, VERBS, type CliOptions, type Verb } from './program.js';
 import { startProgress } from './progress.js';
 import { sqlLog } from './sql-log.js';
 import { toRequest, type CliRequest } from './request.js';
@@ -27,6 +28,7 @@ export interface Io {
 
 /** What a failure needs to be reported: the flags and mode as far as they were parsed, the secrets to hide. */
 interface Parsed {
+  verb?: Verb;
   options?: CliOptions;
   mode: Mode;
   secrets: string[];
@@ -39,18 +41,14 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     stderr: io.stderr,
     noColor: io.argv.includes('--no-color') || (io.env.NO_COLOR ?? '') !== '',
   };
-  const program = buildProgram();
   const errorLines: string[] = [];
-  program.configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => errorLines.push(s),
-    outputError: (s) => errorLines.push(s),
-  });
   // Spill files of a large report live until the report is printed, and never past the process.
   if (!process.listeners('exit').includes(removeSpillFiles)) process.once('exit', removeSpillFiles);
   const parsed: Parsed = { mode: 'apply', secrets: [] };
   try {
-    const request = parse(program, io, parsed);
+    const split = splitCommand(io.argv);
+    if (split.help) return showHelp(split.help.verb, io);
+    const request = parse(withOutput(buildProgram(split.verb), io, errorLines), split, io, parsed);
     const outcome = await run(request, parsed.options!, io, out);
     emitReport(out, outcome.report, parsed.options!);
     if (io.signal?.aborted) {
@@ -62,8 +60,9 @@ export async function main(io: Io): Promise<ExitCodeValue> {
     }
     return outcome.exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) return commanderExit(e, errorLines, out);
+    if (e instanceof CommanderError && isHelpOrVersion(e)) return ExitCode.ok;
     if (isInterruption(e, io)) return interrupted(e, io, out);
+    if (e instanceof CommanderError) return failed(usageOf(e, errorLines, parsed), parsed, io, out);
     return failed(e, parsed, io, out);
   } finally {
     removeSpillFiles();
@@ -71,12 +70,13 @@ export async function main(io: Io): Promise<ExitCodeValue> {
 }
 
 /** Parses the command line into a request; fills `parsed` as far as it gets, for the error report. */
-function parse(program: Command, io: Io, parsed: Parsed): CliRequest {
-  program.parse(io.argv, { from: 'user' });
+function parse(program: Command, split: Split, io: Io, parsed: Parsed): CliRequest {
+  parsed.verb = split.verb;
+  program.parse(split.rest, { from: 'user' });
   const options = program.opts<CliOptions>();
   parsed.options = options;
   const given = (key: string) => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
-  const request = toRequest(program.args[0], options, given, io.env, toolVersion());
+  const request = toRequest(split.verb, options, given, io.env, toolVersion());
   parsed.mode = request.mode;
   request.target.secrets.push(...[io.env.PGPASSWORD, io.env.MYSQL_PWD].filter((p): p is string => !!p));
   parsed.secrets = request.target.secrets;
@@ -101,15 +101,41 @@ async function run(request: CliRequest, options: CliOptions, io: Io, out: Output
   }
 }
 
-/** Help and version exit 0; a flag commander refused is a usage error, said in one line. */
-function commanderExit(e: CommanderError, errorLines: string[], out: Output): ExitCodeValue {
-  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return ExitCode.ok;
+/** Commander's output: help and version on stdout, its errors kept to be said in one line. */
+function withOutput(program: Command, io: Io, errorLines: string[]): Command {
+  return program.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => errorLines.push(s),
+    outputError: (s) => errorLines.push(s),
+  });
+}
+
+/** `help [command]`: the command's own options and examples (or the list of commands), exit 0. */
+function showHelp(verb: Verb | undefined, io: Io): ExitCodeValue {
+  withOutput(buildProgram(verb), io, []).outputHelp();
+  return ExitCode.ok;
+}
+
+function isHelpOrVersion(e: CommanderError): boolean {
+  return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0;
+}
+
+/** A flag commander refused, as a usage error in one line; a flag of another command says so. */
+function usageOf(e: CommanderError, errorLines: string[], parsed: Parsed): ToolError {
   const said = errorLines
     .join('')
     .replace(/^error:\s*/i, '')
+    .replace(/\s*\n\s*/g, ' ')
     .trim();
-  errorLine(out, said || e.message);
-  return ExitCode.usage;
+  const flag = /unknown option '(--?[^'=]+)/.exec(said)?.[1];
+  const command = parsed.verb ?? 'apply';
+  const elsewhere = flag && VERBS.filter((v) => commandHasFlag(v, flag));
+  if (flag && elsewhere && elsewhere.length > 0) {
+    return usageError(
+      `${flag} is not an option of ${command} (it goes with ${elsewhere.join(', ')}); see: stepcfg-migrate help ${command}`,
+    );
+  }
+  return usageError(said || e.message);
 }
 
 /** A run stopped by the operator's signal, or Ctrl-C at a confirmation prompt. */
@@ -141,8 +167,17 @@ function failed(e: unknown, parsed: Parsed, io: Io, out: Output): ExitCodeValue 
   if (io.env.STEPCFG_DEBUG && error.cause) {
     io.stderr.write(`${redact(String((error.cause as Error).stack), parsed.secrets)}\n`);
   }
-  emitErrorJson(out, parsed.options, parsed.mode, { message, exitCode: error.exitCode });
+  const options = parsed.options ?? outputFlagsOf(io.argv);
+  emitErrorJson(out, options, parsed.mode, { message, exitCode: error.exitCode });
   return error.exitCode;
+}
+
+/** `--json` and `--report FILE` read from the words, for an error before the flags could be parsed. */
+function outputFlagsOf(argv: string[]): Pick<CliOptions, 'json' | 'report'> {
+  const at = argv.indexOf('--report');
+  const joined = argv.find((w) => w.startsWith('--report='));
+  const report = at >= 0 ? argv[at + 1] : joined?.slice('--report='.length);
+  return { json: argv.includes('--json'), report };
 }
 
 /** Whether a process of this host runs (a `running` record of a killed run is stale). */

@@ -57,7 +57,7 @@ export function emitReport(out: Output, report: Report, options: CliOptions): vo
 /** An error as JSON, on stdout with --json and into the --report file, for scripts that read either. */
 export function emitErrorJson(
   out: Output,
-  options: CliOptions | undefined,
+  options: Pick<CliOptions, 'json' | 'report'> | undefined,
   mode: Mode,
   error: { message: string; exitCode: number },
 ): void {

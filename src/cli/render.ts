@@ -7,6 +7,7 @@ export function renderHuman(report: Report, options: { verbose: boolean; chalk: 
   const lines = header(report, c);
   if (report.rollback || report.cleanup)
     return lines.concat(renderUndo(report, c), '', verdict(report, c)).join('\n') + '\n';
+  if (report.mode === 'runs') return lines.concat(runs(report, c), '', verdict(report, c)).join('\n') + '\n';
   lines.push(...summary(report));
   lines.push(...orphans(report, c), ...conflicts(report, c), ...invalid(report, c), ...warnings(report, c));
   lines.push(...drop(report), ...runs(report, c));
@@ -22,6 +23,7 @@ function header(report: Report, c: ChalkInstance): string[] {
     status: 'Status (nothing written)',
     rollback: report.dryRun ? 'Rollback, dry run (nothing written)' : 'Rollback',
     cleanup: report.dryRun ? 'Cleanup, dry run (nothing written)' : 'Cleanup',
+    runs: 'Runs (nothing written)',
   }[report.mode];
   const lines = [c.bold(`${title} — ${report.database.dialect} ${report.database.url}`)];
   for (const note of report.notes) lines.push(c.dim(`  ${note}`));
@@ -107,6 +109,8 @@ function runs(report: Report, c: ChalkInstance): string[] {
     r.mode,
     r.status,
     r.startedAt,
+    r.finishedAt ?? '-',
+    `${r.host} ${r.pid}`,
     String(r.workflowsUpdated),
     r.tableDropped ? 'yes' : 'no',
     r.canRollBack ? 'yes' : 'no',
@@ -114,7 +118,10 @@ function runs(report: Report, c: ChalkInstance): string[] {
   return [
     '',
     c.bold('Runs:'),
-    ...table(['id', 'mode', 'status', 'started', 'workflows', 'dropped', 'can roll back'], rows),
+    ...table(
+      ['id', 'mode', 'status', 'started', 'finished', 'host pid', 'workflows', 'dropped', 'can roll back'],
+      rows,
+    ),
   ];
 }
 
@@ -167,6 +174,8 @@ function verdict(report: Report, c: ChalkInstance): string {
       if (report.cleanup)
         return c.green.bold("Done: the tool's tables are removed; earlier runs can no longer be rolled back.");
       return c.green.bold(doneLine(report));
+    case 'listed':
+      return `${report.runs?.length ?? 0} run(s) recorded.`;
     case 'up-to-date':
       return c.green('Up to date: nothing left to migrate and every folded item matches its row.');
     case 'work-left':

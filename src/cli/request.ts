@@ -5,14 +5,14 @@ import { defaultDatabaseUrl, parseDatabaseUrl, type DatabaseTarget } from '../co
 import { capabilitiesOf } from '../dialect/capabilities.js';
 import { usageError } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
-import type { CliOptions } from './program.js';
+import type { CliOptions, Verb } from './program.js';
 
 /** A request as the command line gives it; the CLI adds how to confirm and who runs it. */
 export type CliRequest = Omit<RunRequest, 'confirm' | 'origin'>;
 
 /** What the command line said, as the checks below read it. */
 interface Parsed {
-  command: string | undefined;
+  command: Verb | undefined;
   mode: Mode;
   o: CliOptions;
   /** Whether a flag was given (rather than left at its default). */
@@ -23,7 +23,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** Turns parsed flags into a run request, refusing every bad or conflicting combination at once. */
 export function toRequest(
-  command: string | undefined,
+  command: Verb | undefined,
   o: CliOptions,
   given: (key: string) => boolean,
   env: NodeJS.ProcessEnv,
@@ -37,7 +37,7 @@ export function toRequest(
   if (problems.length > 0 || target === undefined) throw usageError(problems.join('; '));
   return {
     mode: p.mode,
-    dryRun: !!o.dryRun,
+    dryRun: !!o.dryRun || command === 'plan',
     target,
     tables: {
       schema: schemaFor(target, o),
@@ -61,8 +61,9 @@ export function toRequest(
   };
 }
 
-function modeOf(command: string | undefined, o: CliOptions): Mode {
-  if (command === 'status' || command === 'cleanup') return command;
+function modeOf(command: Verb | undefined, o: CliOptions): Mode {
+  if (command === 'status' || command === 'cleanup' || command === 'runs' || command === 'rollback') return command;
+  if (command === 'plan') return 'dry-run';
   return o.rollback ? 'rollback' : o.dryRun ? 'dry-run' : 'apply';
 }
 
@@ -71,13 +72,6 @@ const flagName = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.to
 /** The command and the flags that do not go with it. */
 function commandProblems({ command, mode, o, given }: Parsed): string[] {
   const problems: string[] = [];
-  if (command !== undefined && command !== 'status' && command !== 'cleanup') {
-    // Never echo what may be a URL with a password in it.
-    const shown = command.includes('://') || command.includes('@') ? 'given' : `"${command}"`;
-    problems.push(
-      `unknown command ${shown} (commands: status, cleanup; apply needs none; the database goes with --db)`,
-    );
-  }
   const foldFlags = (['onConflict', 'skipInvalid', 'strict', 'dropTable', 'orphansOut'] as const).filter(given);
   if (mode === 'status' && o.dryRun) problems.push('status never writes: drop --dry-run');
   if (mode === 'status' && foldFlags.some((f) => f !== 'strict')) {
@@ -163,7 +157,7 @@ function schemaFor(target: DatabaseTarget, o: CliOptions): string | undefined {
 function numbersOf(o: CliOptions, problems: string[]): { lockTimeoutMs: number; batchSize: number } {
   try {
     const lockTimeoutMs = positiveNumber(o.lockTimeout, '--lock-timeout', false) * 1000;
-    return { lockTimeoutMs, batchSize: positiveNumber(o.batchSize, '--batch-size', true) };
+    return { lockTimeoutMs, batchSize: positiveNumber(o.batchSize ?? '500', '--batch-size', true) };
   } catch (e) {
     problems.push((e as Error).message);
     return { lockTimeoutMs: 0, batchSize: 0 };

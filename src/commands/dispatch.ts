@@ -9,6 +9,7 @@ import { writing, type RunRequest, type RunResult, type Session } from './contex
 import { plan } from './plan.js';
 import { rollback } from './rollback.js';
 import { lockedError, takeRunLock } from './run-lock.js';
+import { runs } from './runs.js';
 import { status } from './status.js';
 
 const COMMANDS: Record<Mode, (session: Session) => Promise<RunResult>> = {
@@ -17,6 +18,7 @@ const COMMANDS: Record<Mode, (session: Session) => Promise<RunResult>> = {
   status,
   rollback,
   cleanup,
+  runs,
 };
 
 /** A run stopped by a signal: its connection was dropped, so the database rolled it back. */

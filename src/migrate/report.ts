@@ -1,7 +1,7 @@
 import { MemoryWorkflowList, type Plan } from '../core/plan.js';
 import type { Dialect } from '../config/db-url.js';
 
-export type Mode = 'dry-run' | 'apply' | 'status' | 'rollback' | 'cleanup';
+export type Mode = 'dry-run' | 'apply' | 'status' | 'rollback' | 'cleanup' | 'runs';
 
 /** A recorded run as `status` lists it. */
 export interface RunListing {
@@ -13,6 +13,9 @@ export interface RunListing {
   tableDropped: boolean;
   workflowsUpdated: number;
   canRollBack: boolean;
+  /** Where the run ran: host name and process id. */
+  host: string;
+  pid: number;
 }
 
 /** What a rollback did (or, with --dry-run, would do). */
@@ -32,7 +35,7 @@ export interface Report {
   dryRun: boolean;
   runId: string;
   database: { dialect: Dialect; url: string };
-  outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left' | 'nothing-to-do';
+  outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left' | 'nothing-to-do' | 'listed';
   summary: Plan['summary'];
   blockers: string[];
   notes: string[];

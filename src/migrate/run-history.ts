@@ -30,6 +30,8 @@ export function runListing(runs: RunRecord[]): RunListing[] {
     tableDropped: r.tableDropped,
     workflowsUpdated: workflowsUpdated(r),
     canRollBack: r === newest,
+    host: r.host,
+    pid: r.pid,
   }));
 }
 

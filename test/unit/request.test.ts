@@ -3,17 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, type CliOptions } from '../../src/cli/program.js';
+import { splitCommand } from '../../src/cli/argv.js';
 import { toRequest } from '../../src/cli/request.js';
 import { ToolError } from '../../src/errors.js';
 
 /** Parses a command line as the CLI does and turns it into a request (or the usage error's text). */
 function request(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const program = buildProgram();
-  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  program.parse(argv, { from: 'user' });
-  const given = (key: string) => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
   try {
-    return toRequest(program.args[0], program.opts<CliOptions>(), given, env, '0.0.0');
+    const split = splitCommand(argv);
+    const program = buildProgram(split.verb);
+    program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    program.parse(split.rest, { from: 'user' });
+    const given = (key: string) => ['cli', 'env'].includes(program.getOptionValueSource(key) ?? '');
+    return toRequest(split.verb, program.opts<CliOptions>(), given, env, '0.0.0');
   } catch (e) {
     if (e instanceof ToolError) return { usage: e.message, exitCode: e.exitCode };
     throw e;
@@ -27,6 +29,10 @@ describe('the command line as a request', () => {
     expect(request(['status', '--db', 'x.db'])).toMatchObject({ mode: 'status' });
     expect(request(['--db', 'x.db', '--rollback', '--dry-run'])).toMatchObject({ mode: 'rollback', dryRun: true });
     expect(request(['cleanup', '--db', 'x.db'])).toMatchObject({ mode: 'cleanup' });
+    expect(request(['plan', '--db', 'x.db'])).toMatchObject({ mode: 'dry-run', dryRun: true });
+    expect(request(['--db', 'x.db', 'apply'])).toMatchObject({ mode: 'apply', dryRun: false });
+    expect(request(['rollback', '--db', 'x.db', '-n'])).toMatchObject({ mode: 'rollback', dryRun: true });
+    expect(request(['runs', '--db', 'x.db'])).toMatchObject({ mode: 'runs' });
   });
 
   it('finds the database in STEPCFG_DB_URL, then CTRL_DB_PATH, when --db is absent', () => {
@@ -37,11 +43,11 @@ describe('the command line as a request', () => {
   });
 
   it('reports every problem at once, as a usage error (exit 2)', () => {
-    const refused = request(['status', '--on-conflict', 'keep', '--quiet', '--verbose', '--step-table', 'a-b']);
+    const refused = request(['--rollback', '--on-conflict', 'keep', '--quiet', '--verbose', '--step-table', 'a-b']);
     expect(refused).toMatchObject({ exitCode: 2 });
     const message = (refused as { usage: string }).usage;
     expect(message.split('; ')).toEqual([
-      'status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply',
+      '--on-conflict belong to the fold, not to --rollback',
       '--quiet and --verbose contradict each other: choose one',
       '--step-table must be a plain SQL name (letters, digits, _), not "a-b"',
       'no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH',
@@ -50,7 +56,7 @@ describe('the command line as a request', () => {
 
   it('never echoes a command that looks like a URL with a password', () => {
     const refused = request(['postgresql://u:Secret9@h/db', '--db', 'x.db']) as { usage: string };
-    expect(refused.usage).toContain('unknown command given');
+    expect(refused.usage).toContain('unknown command (a URL? the database goes with --db)');
     expect(refused.usage).not.toContain('Secret9');
   });
 
