@@ -1,22 +1,25 @@
 import { createInterface } from 'node:readline/promises';
+import type { Report } from '../migrate/report.js';
+import { chalkFor, type Output } from './output.js';
+import { renderHuman } from './render.js';
 
-/** Where a confirmation is asked: a terminal on both ends, or nobody. */
+/** Where a confirmation is asked: the terminal the operator types into. */
 export interface Asker {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
   signal?: AbortSignal;
 }
 
 /**
- * How destructive steps are confirmed: `--yes`, or a question on a terminal; without either the
- * answer is no, and the run is refused (exit 3) rather than left waiting for input that never comes.
+ * The question before writing, on the terminal: the plan of what will be written first (on
+ * stderr, like the question), then one question naming the database. Only "y" or "yes" approve;
+ * an empty answer or the end of input do not.
  */
-export function confirmer(yes: boolean, io: Asker, beforeAsking: () => void): (question: string) => Promise<boolean> {
-  return async (question) => {
-    if (yes) return true;
-    if (!io.stdin?.isTTY || !io.stderr.isTTY) return false;
+export function confirmer(io: Asker, out: Output, beforeAsking: () => void) {
+  return async (question: string, preview: Report): Promise<boolean> => {
+    if (!io.stdin) return false;
     beforeAsking();
-    const rl = createInterface({ input: io.stdin, output: io.stderr });
+    out.stderr.write(renderHuman(preview, { verbose: false, chalk: chalkFor(out, out.stderr), verdict: false }));
+    const rl = createInterface({ input: io.stdin, output: out.stderr });
     try {
       const answer = await rl.question(`${question} [y/N] `, io.signal ? { signal: io.signal } : {});
       return /^y(es)?$/i.test(answer.trim());

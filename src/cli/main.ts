@@ -83,12 +83,32 @@ function parse(program: Command, split: Split, io: Io, parsed: Parsed): CliReque
   return request;
 }
 
+/**
+ * How writing is approved: --yes, a question on a terminal, or nobody. Without a terminal, what
+ * cannot simply be rolled back (a drop, a rollback, a cleanup) is refused before connecting.
+ */
+function confirmationOf(request: CliRequest, options: CliOptions, io: Io): RunRequest['confirmation'] {
+  if (options.yes) return 'yes';
+  if (io.stdin?.isTTY && io.stderr.isTTY) return 'ask';
+  const { mode, dryRun, dropTable } = request;
+  const what =
+    mode === 'apply' && dropTable ? '--drop-table' : mode === 'rollback' || mode === 'cleanup' ? mode : undefined;
+  if (what && !dryRun) {
+    throw new ToolError(
+      `${what} needs --yes when there is no terminal to answer its question; ${NOTHING_WRITTEN}`,
+      ExitCode.blocked,
+    );
+  }
+  return 'nobody';
+}
+
 /** Runs the request with the progress line on stderr (not with --quiet) and the operator's confirmation. */
 async function run(request: CliRequest, options: CliOptions, io: Io, out: Output): Promise<RunResult> {
   const progress = options.quiet ? undefined : startProgress(io.stderr, !out.noColor);
   const full: RunRequest = {
     ...request,
-    confirm: confirmer(!!options.yes, io, () => progress?.stop()),
+    confirmation: confirmationOf(request, options, io),
+    confirm: confirmer(io, out, () => progress?.stop()),
     origin: { host: hostname(), pid: process.pid, alive: processAlive },
     signal: io.signal,
     progress: progress?.update,

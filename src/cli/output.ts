@@ -2,7 +2,7 @@ import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { reportJson, type Mode, type Report } from '../migrate/report.js';
 import type { CliOptions } from './program.js';
-import { renderHuman } from './render.js';
+import { renderHuman, verdict } from './render.js';
 
 /** A stream the CLI writes to; a terminal gets colours. */
 export type OutStream = NodeJS.WritableStream & { isTTY?: boolean };
@@ -49,9 +49,20 @@ export function writeReportFile(out: Output, file: string, json: string | Iterab
 export function emitReport(out: Output, report: Report, options: CliOptions): void {
   if (options.report) writeReportFile(out, options.report, reportJson(report));
   if (options.json) for (const chunk of reportJson(report)) out.stdout.write(chunk);
-  if (options.quiet) return;
+  // Why a run was blocked, refused or cancelled is said on stderr, also under --quiet: stdout
+  // carries the report alone.
+  const refusal = ['blocked', 'work-left', 'cancelled'].includes(report.outcome);
   const stream = options.json ? out.stderr : out.stdout;
-  stream.write(renderHuman(report, { verbose: !!options.verbose, chalk: chalkFor(out, stream) }));
+  // A run cancelled at the question has shown its plan already.
+  if (!options.quiet && report.outcome !== 'cancelled') {
+    const verdictHere = !refusal || stream === out.stderr;
+    stream.write(
+      renderHuman(report, { verbose: !!options.verbose, chalk: chalkFor(out, stream), verdict: verdictHere }),
+    );
+  }
+  if (refusal && (options.quiet || stream === out.stdout)) {
+    out.stderr.write(`${verdict(report, chalkFor(out, out.stderr))}\n`);
+  }
 }
 
 /** An error as JSON, on stdout with --json and into the --report file, for scripts that read either. */

@@ -2,18 +2,21 @@ import type { ChalkInstance } from 'chalk';
 import type { Report } from '../migrate/report.js';
 
 /** Formats the human report: summary, blockers, orphans, conflicts, invalid rows, warnings. No logic. */
-export function renderHuman(report: Report, options: { verbose: boolean; chalk: ChalkInstance }): string {
+/** Without `verdict`, the report ends before its last line (the plan before a question; a refusal said on stderr). */
+export function renderHuman(
+  report: Report,
+  options: { verbose: boolean; chalk: ChalkInstance; verdict?: boolean },
+): string {
   const c = options.chalk;
+  const end = options.verdict === false ? [''] : ['', verdict(report, c)];
   const lines = header(report, c);
-  if (report.rollback || report.cleanup)
-    return lines.concat(renderUndo(report, c), '', verdict(report, c)).join('\n') + '\n';
-  if (report.mode === 'runs') return lines.concat(runs(report, c), '', verdict(report, c)).join('\n') + '\n';
+  if (report.rollback || report.cleanup) return lines.concat(renderUndo(report, c), ...end).join('\n') + '\n';
+  if (report.mode === 'runs') return lines.concat(runs(report, c).slice(1), ...end).join('\n') + '\n';
   lines.push(...summary(report));
   lines.push(...orphans(report, c), ...conflicts(report, c), ...invalid(report, c), ...warnings(report, c));
   lines.push(...drop(report), ...runs(report, c));
   if (options.verbose) lines.push(...workflowChanges(report, c));
-  lines.push('', verdict(report, c));
-  return lines.join('\n') + '\n';
+  return lines.concat(end).join('\n') + '\n';
 }
 
 function header(report: Report, c: ChalkInstance): string[] {
@@ -152,7 +155,8 @@ function renderUndo(report: Report, c: ChalkInstance): string[] {
   return lines;
 }
 
-function verdict(report: Report, c: ChalkInstance): string {
+/** The report's last line: what happened, or why nothing was. */
+export function verdict(report: Report, c: ChalkInstance): string {
   const message = report.rollback?.message;
   switch (report.outcome) {
     case 'nothing-to-do':
@@ -174,6 +178,8 @@ function verdict(report: Report, c: ChalkInstance): string {
       if (report.cleanup)
         return c.green.bold("Done: the tool's tables are removed; earlier runs can no longer be rolled back.");
       return c.green.bold(doneLine(report));
+    case 'cancelled':
+      return c.yellow.bold('Cancelled at the question; nothing was written.');
     case 'listed':
       return `${report.runs?.length ?? 0} run(s) recorded.`;
     case 'up-to-date':

@@ -8,7 +8,7 @@ import type { Mode } from '../migrate/report.js';
 import type { CliOptions, Verb } from './program.js';
 
 /** A request as the command line gives it; the CLI adds how to confirm and who runs it. */
-export type CliRequest = Omit<RunRequest, 'confirm' | 'origin'>;
+export type CliRequest = Omit<RunRequest, 'confirm' | 'confirmation' | 'origin'>;
 
 /** What the command line said, as the checks below read it. */
 interface Parsed {

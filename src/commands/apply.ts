@@ -18,6 +18,8 @@ import {
   type Session,
 } from './context.js';
 import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from './drop.js';
+import { approval } from './approval.js';
+import { planOf } from './plan.js';
 
 /**
  * Apply: plan, and only when nothing blocks, write in one transaction: the original specs into
@@ -38,30 +40,29 @@ async function applyRun(ctx: Context): Promise<RunResult> {
     plan.summary.tableDropped = true;
     return result(ctx, plan, 'nothing-to-do', ExitCode.ok);
   }
-  if (req.dropTable && !(await confirmDrop(ctx))) {
-    // Refused, but the report still shows what the run would have done (a read-only pass).
-    const plan = await readOnly(ctx.adapter, () => scan(ctx));
-    return blockedResult(ctx, plan, [
-      ...plan.blockers,
-      '--drop-table needs --yes when there is no terminal to confirm on',
-    ]);
-  }
+  const refused = await approval(ctx, {
+    question: applyQuestion(ctx),
+    required: req.dropTable,
+    preview: () => planOf(ctx),
+  });
+  if (refused) return refused;
   if (req.backupFile) {
     // The copy is made only for a plan that goes through: a blocked run leaves nothing, not even a file.
-    const blocked = await blockedBeforeWriting(ctx);
+    const blocked = req.confirmation === 'ask' ? undefined : await blockedBeforeWriting(ctx);
     if (blocked) return blocked;
     await backupBeforeWriting(ctx);
   }
   return withOwnTables(ctx, () => foldAndRecord(ctx));
 }
 
-function confirmDrop(ctx: Context): Promise<boolean> {
+/** The question before an apply: what it writes, where, and the tables it drops. */
+function applyQuestion(ctx: Context): string {
+  const where = `${ctx.req.target.dialect} ${ctx.req.target.display}`;
+  if (!ctx.req.dropTable) return `Apply this plan to ${where}?`;
   const names = keptTablesFor(ctx)
     .map((t) => t.original.table)
     .join(' and ');
-  return ctx.req.confirm(
-    `Drop ${names} after the fold? (they are kept as ${TOOL_PREFIX}* tables until cleanup, for --rollback)`,
-  );
+  return `Apply this plan to ${where}, then drop ${names} (kept as ${TOOL_PREFIX}* tables until cleanup, for rollback)?`;
 }
 
 /** A read-only planning pass: the blocked result when the plan cannot go through, else undefined. */

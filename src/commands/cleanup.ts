@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ExitCode } from '../errors.js';
+import { approval } from './approval.js';
 import { Bookkeeping } from '../migrate/bookkeeping.js';
 import { emptyPlan } from '../migrate/report.js';
 import { undoableRuns } from '../migrate/run-history.js';
-import { backupBeforeWriting, blockedResult, result, schemaOf, type RunResult, type Session } from './context.js';
+import { backupBeforeWriting, result, schemaOf, type RunResult, type Session } from './context.js';
 
 /** Cleanup: removes the tool's own tables once no rollback is wanted any more. */
 export async function cleanup(session: Session): Promise<RunResult> {
@@ -15,16 +16,19 @@ export async function cleanup(session: Session): Promise<RunResult> {
     return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, { cleanup: { dropped: [] } });
   }
   const undoable = undoableRuns(runs).length;
-  if (req.dryRun) {
-    ctx.notes.push(`would remove the tool's tables; ${undoable} run(s) could then no longer be rolled back`);
-    return result(ctx, emptyPlan(), 'planned', ExitCode.ok, { cleanup: { dropped: [] } });
-  }
+  const planned = () => {
+    const notes = [
+      ...ctx.notes,
+      `would remove the tool's tables; ${undoable} run(s) could then no longer be rolled back`,
+    ];
+    return result({ ...ctx, notes }, emptyPlan(), 'planned', ExitCode.ok, { cleanup: { dropped: [] } });
+  };
+  if (req.dryRun) return planned();
   const question =
-    'Remove every stepcfg_migrate_* table, the kept copies of dropped step tables (their rows and labels) included? ' +
-    `${undoable} run(s) can then no longer be rolled back.`;
-  if (!(await req.confirm(question))) {
-    return blockedResult(ctx, emptyPlan(), ['cleanup needs --yes when there is no terminal to confirm on']);
-  }
+    `Remove every stepcfg_migrate_* table from ${req.target.dialect} ${req.target.display}, the kept copies of ` +
+    `dropped step tables (their rows and labels) included? ${undoable} run(s) can then no longer be rolled back.`;
+  const declined = await approval(ctx, { question, required: true, preview: async () => planned() });
+  if (declined) return declined;
   await backupBeforeWriting(ctx);
   if (adapter.transactionalDdl) await adapter.begin('write');
   const dropped = await book.dropAll();

@@ -31,8 +31,13 @@ export interface RunRequest {
   origin: { host: string; pid: number; alive?: (pid: number) => boolean };
   /** Aborted on SIGINT/SIGTERM: the connection is dropped and the database rolls back. */
   signal?: AbortSignal;
-  /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
-  confirm: (question: string) => Promise<boolean>;
+  /**
+   * Whether the operator approves writing: `yes` (--yes), `ask` (a terminal: the plan is shown,
+   * then one question), `nobody` (no terminal: only what can be rolled back runs unasked).
+   */
+  confirmation: 'yes' | 'ask' | 'nobody';
+  /** Shows the preview of what will be written, asks the question; true for yes. */
+  confirm: (question: string, preview: Report) => Promise<boolean>;
   progress?: (p: Progress) => void;
   /** Called with each statement sent to the database (the CLI's `STEPCFG_SQL_LOG`). */
   trace?: (sql: string) => void;

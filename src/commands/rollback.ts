@@ -18,6 +18,7 @@ import {
   type RunResult,
   type Session,
 } from './context.js';
+import { approval } from './approval.js';
 import { planOf } from './plan.js';
 
 type Found = Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>;
@@ -74,35 +75,28 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
   }
   const tables = await tablesToRestore(ctx.adapter, run.tableDropped ? ctx.book.keptTables(run) : []);
   if (tables.problems.length > 0) return refused({}, tables.problems);
+  // Drift is found before anything is written where the tables come back in commits of their own.
   if (ctx.req.dryRun || !ctx.adapter.transactionalDdl) {
     const dry = await dryRollback(ctx, run, tables.todo);
-    if (dry) return dry;
+    if (ctx.req.dryRun || dry.exitCode !== ExitCode.ok) return dry;
   }
+  const where = `${ctx.req.target.dialect} ${ctx.req.target.display}`;
   const question =
-    `Roll back run ${run.id}? Workflow specs it changed get their original text back` +
+    `Roll back run ${run.id} on ${where}? Workflow specs it changed get their original text back` +
     `${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`;
-  if (!(await ctx.req.confirm(question))) {
-    return refused(
-      {},
-      ['--rollback needs --yes when there is no terminal to confirm on'],
-      `rollback not confirmed; ${NOTHING_WRITTEN}`,
-    );
-  }
+  const preview = () => dryRollback(ctx, run, tables.todo);
+  const declined = await approval(ctx, { question, required: true, preview });
+  if (declined) return declined;
   await backupBeforeWriting(ctx);
   return restoreAndRecord(ctx, run, tables.todo);
 }
 
-/**
- * The read-only pass before writing where it is needed: a dry run's whole answer, or (where the
- * tables must come back before the specs, in their own commits) drift found before anything is
- * restored. Undefined when the real rollback may go on.
- */
-async function dryRollback(ctx: Context, run: RunRecord, todo: KeptTable[]): Promise<RunResult | undefined> {
+/** The read-only pass: what the rollback would restore, or why it would be refused. */
+async function dryRollback(ctx: Context, run: RunRecord, todo: KeptTable[]): Promise<RunResult> {
   const found = await readOnly(ctx.adapter, () => restoreSpecs(ctx, run, false));
   const blockers = driftBlockers(ctx, run, found);
   if (blockers.length > 0)
     return blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, found, REFUSED) });
-  if (!ctx.req.dryRun) return undefined;
   const names = todo.map((t) => t.original.table);
   const message =
     `would restore ${found.workflowsRestored + found.forced} workflow row(s)` +

@@ -35,7 +35,7 @@ export interface Report {
   dryRun: boolean;
   runId: string;
   database: { dialect: Dialect; url: string };
-  outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left' | 'nothing-to-do' | 'listed';
+  outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left' | 'nothing-to-do' | 'listed' | 'cancelled';
   summary: Plan['summary'];
   blockers: string[];
   notes: string[];

@@ -16,6 +16,7 @@ function requestFor(mode: Mode, dryRun = false): RunRequest {
     dropTable: false,
     force: false,
     origin: { host: 'box', pid: 42 },
+    confirmation: 'nobody',
     confirm: async () => false,
   };
 }
