@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { cli, runBin } from '../support/cli.js';
+import { dumpDatabase, listTables, withDataset } from '../support/databases.js';
+import { describeEachDialect } from '../support/each-dialect.js';
+import { tempDir } from '../support/temp-dir.js';
+import { onTerminal } from '../support/terminal.js';
+
+const dir = tempDir('stepcfg-question-');
+let files = 0;
+
+describeEachDialect('the question before writing, on a terminal', (dialect, need) => {
+  it('shows the plan, then asks once naming the database; "n" cancels with exit 3 and writes nothing', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const before = await dumpDatabase(db);
+      const run = onTerminal(['apply', '--db', db.url]);
+      const shown = await run.waitFor(/Apply this plan to \S+ .*\? \[y\/N\] $/);
+      // The plan comes before the question: the counts, then the question.
+      expect(shown).toMatch(/to fold\s+22[\s\S]*workflow rows\s+7 {2}to update[\s\S]*Apply this plan to/);
+      run.type('n\r');
+      const ended = await run.done;
+      expect(ended.code).toBe(3);
+      expect(ended.screen).toContain('Cancelled at the question; nothing was written.');
+      expect(await dumpDatabase(db)).toBe(before);
+      expect((await listTables(db)).filter((t) => t.startsWith('stepcfg_migrate'))).toEqual([]);
+    });
+  });
+
+  it('"y" applies the plan it showed, drop included; rollback asks the same way', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const orphans = join(dir(), `${files++}-orphans.json`);
+      const apply = onTerminal(['apply', '--db', db.url, '--drop-table', '--orphans-out', orphans]);
+      await apply.waitFor(/then drop step_configuration_labels and step_configuration .*\? \[y\/N\] $/);
+      apply.type('y\r');
+      const applied = await apply.done;
+      expect(applied.code).toBe(0);
+      expect(applied.screen).toMatch(/Done: 22 row\(s\) folded into 7 workflow row\(s\), tables dropped/);
+      expect(await listTables(db)).not.toContain('step_configuration');
+
+      const rollback = onTerminal(['rollback', '--db', db.url]);
+      const asked = await rollback.waitFor(/Roll back run [0-9a-f-]+ on \S+ .*\[y\/N\] $/);
+      expect(asked).toMatch(/workflows\s+7 restored/); // what it will restore, before the question
+      rollback.type('y\r');
+      expect((await rollback.done).code).toBe(0);
+      expect(await listTables(db)).toContain('step_configuration');
+      expect((await cli(['status', '--db', db.url])).code).toBe(3); // everything is to fold again
+    });
+  });
+});
+
+it('off a terminal, --drop-table, rollback and cleanup without --yes are refused before connecting (exit 3)', async () => {
+  // Nothing listens on port 1: reaching the database would fail with exit 1 instead.
+  const nowhere = 'postgresql://postgres@127.0.0.1:1/none';
+  for (const args of [['apply', '--drop-table'], ['rollback'], ['cleanup'], ['--rollback']]) {
+    const run = await runBin([...args, '--db', nowhere]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/needs --yes when there is no terminal to answer its question; nothing was written\n$/);
+  }
+  expect((await runBin(['rollback', '--dry-run', '--db', nowhere])).code).toBe(1); // a dry run needs no answer
+});
