@@ -25,6 +25,7 @@ export interface CliOptions {
   force?: boolean;
   yes?: boolean;
   backupFile?: string;
+  ifExists?: boolean;
 }
 
 /** The tool's version, from its package.json. */
@@ -79,6 +80,10 @@ export function buildProgram(): Command {
     .option('--run <id>', 'with --rollback: the run to undo (an id from status)')
     .option('--force', 'with --rollback: restore workflows edited since the run, keeping their other edits')
     .option('--yes', 'confirm --drop-table, --rollback and cleanup without a prompt (needed without a terminal)')
+    .option(
+      '--if-exists',
+      'dry run, apply, status: no step table (but a workflow table) is "nothing to migrate", exit 0',
+    )
     .option('--backup-file <path>', 'SQLite: copy the whole database to PATH (online backup) before writing')
     .addHelpText(
       'after',

@@ -18,6 +18,7 @@ import {
   type Session,
 } from './context.js';
 import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from './drop.js';
+import { absentStepTable } from './plan.js';
 
 /**
  * Apply: plan, and only when nothing blocks, write in one transaction: the original specs into
@@ -25,6 +26,8 @@ import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from 
  * The writing pass re-reads every batch under lock and must reproduce the plan's numbers exactly.
  */
 export async function apply(session: Session): Promise<RunResult> {
+  const absent = await absentStepTable(session);
+  if (absent) return absent;
   const book = new Bookkeeping(session.adapter, await schemaOf(session));
   const ctx = await openRun(session, await finishPendingDrops(session.adapter, book));
   return whileRecordedRunning(ctx, () => applyRun(ctx));

@@ -37,11 +37,11 @@ describe('the command line as a request', () => {
   });
 
   it('reports every problem at once, as a usage error (exit 2)', () => {
-    const refused = request(['status', '--on-conflict', 'keep', '--quiet', '--verbose', '--step-table', 'a-b']);
+    const refused = request(['status', '--drop-table', '--quiet', '--verbose', '--step-table', 'a-b']);
     expect(refused).toMatchObject({ exitCode: 2 });
     const message = (refused as { usage: string }).usage;
     expect(message.split('; ')).toEqual([
-      'status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply',
+      'status never writes: --drop-table and --orphans-out do not apply',
       '--quiet and --verbose contradict each other: choose one',
       '--step-table must be a plain SQL name (letters, digits, _), not "a-b"',
       'no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH',
