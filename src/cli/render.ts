@@ -169,7 +169,9 @@ function rollbackCounts(report: Report): string[] {
   const tables = r.tables.map((t) => `${t.table} (${t.rows} rows)`).join(', ');
   const lines: string[] = [];
   if (r.refused) {
-    lines.push(`  workflows        ${r.workflowsToRestore} unchanged since the run; none restored (refused)`);
+    lines.push(
+      `  workflows        ${r.workflowsToRestore} unchanged since the run; the rollback is refused, nothing is written`,
+    );
   } else {
     lines.push(`  workflows        ${r.workflowsToRestore} ${done ? 'restored' : 'to restore'}`);
     if (r.forced > 0) {
