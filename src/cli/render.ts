@@ -180,7 +180,9 @@ function rollbackCounts(report: Report): string[] {
       );
     }
   }
-  if (tables !== '') lines.push(`  tables           ${tables} ${done ? 'back' : 'to bring back'}`);
+  // On MySQL/MariaDB a rollback refused after its tables came back (in their own commit) says they are back.
+  const back = done || (r.refused && r.tablesRestored.length > 0);
+  if (tables !== '') lines.push(`  tables           ${tables} ${back ? 'back' : 'to bring back'}`);
   return lines;
 }
 
