@@ -25,6 +25,7 @@ export interface CliOptions {
   force?: boolean;
   yes?: boolean;
   backupFile?: string;
+  ifExists?: boolean;
 }
 
 /** The commands; a command line without one is an apply (or, with --dry-run / --rollback, those). */
@@ -72,6 +73,11 @@ const FLAGS: Record<string, () => Option> = {
   run: () => new Option('--run <id>', 'the run to undo (an id from the runs command); default: the latest'),
   force: () => new Option('--force', 'restore workflows edited since the run, keeping their other edits'),
   yes: () => new Option('-y, --yes', 'answer yes to the question before writing (needed without a terminal)'),
+  ifExists: () =>
+    new Option(
+      '--if-exists',
+      'no step table (but a workflow table) is "nothing to migrate", exit 0: for fresh installs',
+    ),
   backupFile: () =>
     new Option('--backup-file <path>', 'SQLite: copy the whole database to PATH (online backup) before writing'),
 };
@@ -84,7 +90,7 @@ const POLICY = ['onConflict', 'skipInvalid', 'strict'];
 export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; examples: string[] }> = {
   plan: {
     summary: 'show what an apply would do, in a read-only transaction; write nothing (alias: --dry-run)',
-    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'batchSize', 'dryRun', ...OUTPUT],
+    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', ...OUTPUT],
     examples: [
       'stepcfg-migrate plan --db sqlite:////data/sql.db',
       'stepcfg-migrate plan --db "$URL" --json | jq .summary',
@@ -92,7 +98,18 @@ export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; exam
   },
   apply: {
     summary: 'fold the step rows into their workflows in one transaction, after showing the plan',
-    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'batchSize', 'backupFile', 'yes', 'dryRun', ...OUTPUT],
+    flags: [
+      ...CONNECTION,
+      ...POLICY,
+      'dropTable',
+      'orphansOut',
+      'ifExists',
+      'batchSize',
+      'backupFile',
+      'yes',
+      'dryRun',
+      ...OUTPUT,
+    ],
     examples: [
       'stepcfg-migrate apply --db sqlite:////data/sql.db',
       'stepcfg-migrate apply --db "$URL" --drop-table --orphans-out left.json --yes',
@@ -100,7 +117,7 @@ export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; exam
   },
   status: {
     summary: 'check whether anything is left to migrate (for CI: exit 0 up to date, 3 work left); never writes',
-    flags: [...CONNECTION, 'strict', 'batchSize', ...OUTPUT],
+    flags: [...CONNECTION, ...POLICY, 'ifExists', 'batchSize', ...OUTPUT],
     examples: ['stepcfg-migrate status --db "$URL"', 'stepcfg-migrate status --db "$URL" --json | jq .status'],
   },
   rollback: {

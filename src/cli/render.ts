@@ -10,7 +10,8 @@ export function renderHuman(
   const c = options.chalk;
   const end = options.verdict === false ? [''] : ['', verdict(report, c)];
   const lines = header(report, c);
-  if (report.rollback || report.cleanup) return lines.concat(renderUndo(report, c), ...end).join('\n') + '\n';
+  if (report.rollback) return lines.concat(rollback(report, options), ...end).join('\n') + '\n';
+  if (report.cleanup) return lines.concat(cleanup(report), ...end).join('\n') + '\n';
   if (report.mode === 'runs') return lines.concat(runs(report, c).slice(1), ...end).join('\n') + '\n';
   lines.push(...summary(report));
   lines.push(...orphans(report, c), ...conflicts(report, c), ...invalid(report, c), ...warnings(report, c));
@@ -50,6 +51,9 @@ function summary(report: Report): string[] {
   if (report.status) {
     lines.push(`  pending rows     ${report.status.pending}`);
     lines.push(`  mismatched items ${report.status.mismatched}`);
+    // Older reports have no `left`; rows a policy leaves are listed above (orphans, invalid, conflicts).
+    if (report.status.left > 0)
+      lines.push(`  rows left        ${report.status.left}  (left in the table by the policy given)`);
   }
   return lines;
 }
@@ -139,19 +143,57 @@ function workflowChanges(report: Report, c: ChalkInstance): string[] {
   return lines;
 }
 
-function renderUndo(report: Report, c: ChalkInstance): string[] {
-  if (report.cleanup) {
-    return report.cleanup.dropped.length > 0 ? [`  removed ${report.cleanup.dropped.join(', ')}`] : [];
-  }
+function cleanup(report: Report): string[] {
+  const dropped = report.cleanup?.dropped ?? [];
+  return dropped.length > 0 ? [`  removed ${dropped.join(', ')}`] : [];
+}
+
+/** The rollback section: the run it undoes, the rows and tables that come back, and the drift. */
+function rollback(report: Report, options: { verbose: boolean; chalk: ChalkInstance }): string[] {
+  const c = options.chalk;
   const r = report.rollback;
   if (!r) return [];
-  const lines = [`  run              ${r.run ?? '-'}`, `  workflows        ${r.workflowsRestored} restored`];
-  if (r.forced > 0) lines.push(`  forced           ${r.forced} (edited since the run; their other edits kept)`);
-  if (r.tablesRestored.length > 0) lines.push(`  tables           ${r.tablesRestored.join(', ')} back`);
+  if (r.runId === null) return [];
+  const lines = [
+    `  run              ${r.runId}, started ${r.runStartedAt}: ${r.runWorkflowsUpdated} workflow row(s) updated` +
+      `${r.runTableDropped ? ', tables dropped' : ''}`,
+    ...rollbackCounts(report),
+  ];
   if (r.drifted.length > 0) {
-    lines.push('', c.yellow.bold(`Changed since the run (${r.drifted.length}):`));
-    for (const d of r.drifted) lines.push(`  workflow ${d.uid} (version ${d.version}): ${d.reason}`);
+    lines.push('', c.yellow.bold(`Edited since the run (${r.drifted.length}):`));
+    for (const d of r.drifted) {
+      const kept = d.forceKeeps.length > 0 ? `; --force keeps their edits to ${d.forceKeeps.join(', ')}` : '';
+      lines.push(`  workflow ${d.uid} (version ${d.version}) "${d.name ?? ''}": ${d.reason}${kept}`);
+    }
   }
+  if (options.verbose && r.workflows && r.workflows.length > 0) {
+    lines.push('', c.bold(`Workflow rows ${r.refused || report.outcome !== 'done' ? 'to restore' : 'restored'}:`));
+    for (const w of r.workflows)
+      lines.push(`  ${w.uid} (version ${w.version}) "${w.name}"${w.forced ? ' [forced]' : ''}`);
+  }
+  return lines;
+}
+
+function rollbackCounts(report: Report): string[] {
+  const r = report.rollback!;
+  const done = report.outcome === 'done' && !r.refused;
+  const tables = r.tables.map((t) => `${t.table} (${t.rows} rows)`).join(', ');
+  const lines: string[] = [];
+  if (r.refused) {
+    lines.push(
+      `  workflows        ${r.workflowsToRestore} unchanged since the run; the rollback is refused, nothing is written`,
+    );
+  } else {
+    lines.push(`  workflows        ${r.workflowsToRestore} ${done ? 'restored' : 'to restore'}`);
+    if (r.forced > 0) {
+      lines.push(
+        `  forced           ${r.forced} (edited since the run; their other edits ${done ? 'kept' : 'would be kept'})`,
+      );
+    }
+  }
+  // On MySQL/MariaDB a rollback refused after its tables came back (in their own commit) says they are back.
+  const back = done || (r.refused && r.tablesRestored.length > 0);
+  if (tables !== '') lines.push(`  tables           ${tables} ${back ? 'back' : 'to bring back'}`);
   return lines;
 }
 
@@ -182,8 +224,11 @@ export function verdict(report: Report, c: ChalkInstance): string {
       return c.yellow.bold('Cancelled at the question; nothing was written.');
     case 'listed':
       return `${report.runs?.length ?? 0} run(s) recorded.`;
-    case 'up-to-date':
-      return c.green('Up to date: nothing left to migrate and every folded item matches its row.');
+    case 'up-to-date': {
+      const left = report.status?.left ?? 0;
+      const also = left > 0 ? ` ${left} row(s) left by the policy given.` : '';
+      return c.green(`Up to date: nothing left to migrate and every folded item matches its row.${also}`);
+    }
     case 'work-left':
       return c.red.bold(`Work left: ${workLeft(report)}.`);
   }

@@ -57,6 +57,7 @@ export function toRequest(
     orphansOut: o.orphansOut === undefined ? undefined : resolve(o.orphansOut),
     runId: o.run,
     force: !!o.force,
+    ifExists: !!o.ifExists,
     backupFile: o.backupFile === undefined ? undefined : resolve(o.backupFile),
   };
 }
@@ -74,10 +75,12 @@ function commandProblems({ command, mode, o, given }: Parsed): string[] {
   const problems: string[] = [];
   const foldFlags = (['onConflict', 'skipInvalid', 'strict', 'dropTable', 'orphansOut'] as const).filter(given);
   if (mode === 'status' && o.dryRun) problems.push('status never writes: drop --dry-run');
-  if (mode === 'status' && foldFlags.some((f) => f !== 'strict')) {
-    problems.push(
-      'status checks every row strictly: --on-conflict, --skip-invalid, --drop-table and --orphans-out do not apply',
-    );
+  // Status judges by the apply's policy (--strict, --skip-invalid, --on-conflict); it writes nothing.
+  if (mode === 'status' && (given('dropTable') || given('orphansOut'))) {
+    problems.push('status never writes: --drop-table and --orphans-out do not apply');
+  }
+  if ((mode === 'rollback' || mode === 'cleanup') && o.ifExists) {
+    problems.push('--if-exists goes with a dry run, an apply or status');
   }
   if ((mode === 'rollback' || mode === 'cleanup') && foldFlags.length > 0) {
     const owner = mode === 'rollback' ? '--rollback' : 'cleanup';

@@ -19,7 +19,7 @@ import {
 } from './context.js';
 import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from './drop.js';
 import { approval } from './approval.js';
-import { planOf } from './plan.js';
+import { absentStepTable, planOf } from './plan.js';
 
 /**
  * Apply: plan, and only when nothing blocks, write in one transaction: the original specs into
@@ -27,6 +27,8 @@ import { planOf } from './plan.js';
  * The writing pass re-reads every batch under lock and must reproduce the plan's numbers exactly.
  */
 export async function apply(session: Session): Promise<RunResult> {
+  const absent = await absentStepTable(session);
+  if (absent) return absent;
   const book = new Bookkeeping(session.adapter, await schemaOf(session));
   const ctx = await openRun(session, await finishPendingDrops(session.adapter, book));
   return whileRecordedRunning(ctx, () => applyRun(ctx));

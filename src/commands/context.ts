@@ -26,6 +26,8 @@ export interface RunRequest {
   /** `--rollback --run ID`: the run to undo (default: the latest that changed something). */
   runId?: string;
   force: boolean;
+  /** `--if-exists`: a step table that is simply not there is nothing to migrate (exit 0). */
+  ifExists?: boolean;
   backupFile?: string;
   /** Who runs it, for the run record: host name and process id; `alive` tells whether a pid of this host runs. */
   origin: { host: string; pid: number; alive?: (pid: number) => boolean };

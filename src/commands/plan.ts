@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { ExitCode } from '../errors.js';
+import { stepTableAbsent } from '../migrate/preflight.js';
+import { emptyPlan } from '../migrate/report.js';
 import {
   blockedResult,
   openRun,
@@ -13,7 +16,20 @@ import { dropBlockers } from './drop.js';
 
 /** The dry run: one read-only transaction, no lock, nothing created; the plan as an apply would find it. */
 export async function plan(session: Session): Promise<RunResult> {
-  return planOf(await openRun(session));
+  return (await absentStepTable(session)) ?? planOf(await openRun(session));
+}
+
+/**
+ * `--if-exists`: a step table that is not there, next to its workflow table (a fresh install of
+ * the new controller, or a database migrated and cleaned up), is nothing to migrate. Undefined
+ * when the run goes on as usual (without the flag, preflight says what is missing).
+ */
+export async function absentStepTable(session: Session): Promise<RunResult | undefined> {
+  const { req, adapter } = session;
+  if (!req.ifExists || !(await stepTableAbsent(adapter, req.tables))) return undefined;
+  const why = `nothing to migrate: there is no table ${req.tables.step} (the ${req.tables.workflow} table is there; --if-exists)`;
+  const notes = [...(await adapter.notes()), why];
+  return result({ req, runId: randomUUID(), notes }, emptyPlan(), 'nothing-to-do', ExitCode.ok);
 }
 
 /** The plan of an open run, with what would block an apply (and its drop, with `--drop-table`). */

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { restoreKeepingEdits } from '../core/merge.js';
-import type { DialectAdapter, KeptTable, SpecWrite } from '../dialect/adapter.js';
+import { qualified, type DialectAdapter, type KeptTable, type SpecWrite } from '../dialect/adapter.js';
 import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
-import { Bookkeeping, stillAsWritten, type RunRecord } from '../migrate/bookkeeping.js';
+import { TARGET_KEY } from '../core/workflow-spec.js';
+import { Bookkeeping, stillAsWritten, type RunRecord, type SpecBackup } from '../migrate/bookkeeping.js';
+import { editedKeys } from '../migrate/drift.js';
 import { emptyPlan, type RollbackResult } from '../migrate/report.js';
-import { chooseRun, laterRuns } from '../migrate/run-history.js';
+import { chooseRun, laterRuns, workflowsUpdated } from '../migrate/run-history.js';
 import {
   backupBeforeWriting,
   blockedResult,
@@ -19,9 +21,12 @@ import {
   type Session,
 } from './context.js';
 import { approval } from './approval.js';
-import { planOf } from './plan.js';
 
-type Found = Omit<RollbackResult, 'run' | 'tablesRestored' | 'message'>;
+/** What one pass over a run's backups found: the rows it restores (or would), and the drift. */
+type Found = Pick<RollbackResult, 'workflowsRestored' | 'drifted' | 'forced' | 'workflowsToRestore' | 'workflows'>;
+
+/** A kept table that comes back, with the rows its copy holds. */
+type Returning = KeptTable & { rows: number };
 
 const REFUSED = `rollback refused; ${NOTHING_WRITTEN}`;
 
@@ -44,20 +49,54 @@ export async function rollback(session: Session): Promise<RunResult> {
     });
   }
   const ctx = await openRun(session);
-  if (req.dryRun) return planOf(ctx);
+  // A dry run reads only: no lock, no run record, the same pass the real rollback makes first.
+  if (req.dryRun) return rollbackRun(ctx);
   return whileRecordedRunning(ctx, () => rollbackRun(ctx));
 }
 
-/** A rollback's summary: what was found, with defaults for what was not. */
-function summaryOf(run: RunRecord | null | undefined, found: Partial<RollbackResult>, message: string): RollbackResult {
-  return { run: run?.id ?? null, workflowsRestored: 0, drifted: [], forced: 0, tablesRestored: [], ...found, message };
+/**
+ * A rollback's summary: the run it undoes, what was found, with defaults for what was not. A
+ * refused rollback restores nothing, whatever its pass counted.
+ */
+function summaryOf(
+  run: RunRecord | null | undefined,
+  found: Partial<RollbackResult>,
+  message: string,
+  refused = false,
+): RollbackResult {
+  const summary: RollbackResult = {
+    run: run?.id ?? null,
+    workflowsRestored: 0,
+    drifted: [],
+    forced: 0,
+    tablesRestored: [],
+    message,
+    runId: run?.id ?? null,
+    runStartedAt: run?.startedAt ?? null,
+    runWorkflowsUpdated: run ? workflowsUpdated(run) : 0,
+    runTableDropped: run?.tableDropped ?? false,
+    workflowsToRestore: 0,
+    tables: [],
+    ...found,
+    refused,
+  };
+  if (refused) Object.assign(summary, { workflowsRestored: 0, forced: 0, tablesRestored: [] });
+  return summary;
+}
+
+/** The tables as the report names them: the names they come back under, and their rows. */
+function tablesOf(todo: Returning[]): Pick<RollbackResult, 'tables' | 'tablesRestored'> {
+  return {
+    tables: todo.map((t) => ({ table: t.original.table, rows: t.rows })),
+    tablesRestored: todo.map((t) => t.original.table),
+  };
 }
 
 async function rollbackRun(ctx: Context): Promise<RunResult> {
   const runs = await ctx.book.listRuns();
   const run = chooseRun(runs, ctx.req.runId);
   const refused = (found: Partial<RollbackResult>, blockers: string[], message = REFUSED) =>
-    blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, found, message) });
+    blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, found, message, true) });
   if (!run)
     return result(ctx, emptyPlan(), 'nothing-to-do', ExitCode.ok, {
       rollback: summaryOf(run, {}, 'nothing to roll back'),
@@ -74,7 +113,7 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
     ]);
   }
   const tables = await tablesToRestore(ctx.adapter, run.tableDropped ? ctx.book.keptTables(run) : []);
-  if (tables.problems.length > 0) return refused({}, tables.problems);
+  if (tables.problems.length > 0) return refused(tablesOf(tables.todo), tables.problems);
   // Drift is found before anything is written where the tables come back in commits of their own.
   if (ctx.req.dryRun || !ctx.adapter.transactionalDdl) {
     const dry = await dryRollback(ctx, run, tables.todo);
@@ -91,18 +130,24 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
   return restoreAndRecord(ctx, run, tables.todo);
 }
 
-/** The read-only pass: what the rollback would restore, or why it would be refused. */
-async function dryRollback(ctx: Context, run: RunRecord, todo: KeptTable[]): Promise<RunResult> {
+/**
+ * The read-only pass before writing where it is needed: a dry run's whole answer, or (where the
+ * tables must come back before the specs, in their own commits) drift found before anything is
+ * restored. Undefined when the real rollback may go on.
+ */
+async function dryRollback(ctx: Context, run: RunRecord, todo: Returning[]): Promise<RunResult> {
   const found = await readOnly(ctx.adapter, () => restoreSpecs(ctx, run, false));
   const blockers = driftBlockers(ctx, run, found);
   if (blockers.length > 0)
-    return blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, found, REFUSED) });
+    return blockedResult(ctx, emptyPlan(), blockers, {
+      rollback: summaryOf(run, { ...found, ...tablesOf(todo) }, REFUSED, true),
+    });
   const names = todo.map((t) => t.original.table);
   const message =
-    `would restore ${found.workflowsRestored + found.forced} workflow row(s)` +
+    `would restore ${found.workflowsToRestore} workflow row(s)` +
     `${names.length > 0 ? ` and bring back ${names.join(', ')}` : ''}`;
   return result(ctx, emptyPlan(), 'planned', ExitCode.ok, {
-    rollback: summaryOf(run, { ...found, tablesRestored: names }, message),
+    rollback: summaryOf(run, { ...found, ...tablesOf(todo) }, message),
   });
 }
 
@@ -117,9 +162,10 @@ function driftBlockers(ctx: Context, run: RunRecord, found: { drifted: RollbackR
 }
 
 /** The writing rollback: tables and specs back, the run marked rolled back, a record of this run. */
-async function restoreAndRecord(ctx: Context, run: RunRecord, todo: KeptTable[]): Promise<RunResult> {
+async function restoreAndRecord(ctx: Context, run: RunRecord, todo: Returning[]): Promise<RunResult> {
   const { adapter, book } = ctx;
   const restored = todo.map((t) => t.original.table);
+  const tables = tablesOf(todo);
   const restoredFirst = !adapter.transactionalDdl && todo.length > 0;
   if (restoredFirst) await adapter.restoreTables(todo, run.restoreDdl);
   await adapter.begin('write');
@@ -131,13 +177,15 @@ async function restoreAndRecord(ctx: Context, run: RunRecord, todo: KeptTable[])
       ? `the tables ${restored.join(', ')} are back, but the specs were not restored (a workflow changed meanwhile); ` +
         'run --rollback again'
       : REFUSED;
-    const shown = restoredFirst ? { ...found, tablesRestored: restored } : found;
-    return blockedResult(ctx, emptyPlan(), blockers, { rollback: summaryOf(run, shown, message) });
+    const rollback = summaryOf(run, { ...found, ...tables }, message, true);
+    // The tables did come back (they were renamed in their own commit): say so.
+    if (restoredFirst) rollback.tablesRestored = restored;
+    return blockedResult(ctx, emptyPlan(), blockers, { rollback });
   }
   if (adapter.transactionalDdl && todo.length > 0) await adapter.restoreTables(todo, run.restoreDdl);
   const finishedAt = new Date().toISOString();
   await book.updateRun(run.id, { status: 'rolled_back', rolledBackBy: ctx.runId, rolledBackAt: finishedAt });
-  const done = summaryOf(run, { ...found, tablesRestored: restored }, `run ${run.id} rolled back`);
+  const done = summaryOf(run, { ...found, ...tables }, `run ${run.id} rolled back`);
   const options = JSON.stringify({ run: run.id, force: ctx.req.force });
   const { stepTable, workflowTable } = run;
   const summary = JSON.stringify(done);
@@ -150,18 +198,26 @@ async function restoreAndRecord(ctx: Context, run: RunRecord, todo: KeptTable[])
 async function tablesToRestore(
   adapter: DialectAdapter,
   tables: KeptTable[],
-): Promise<{ todo: KeptTable[]; problems: string[] }> {
-  const todo: KeptTable[] = [];
+): Promise<{ todo: Returning[]; problems: string[] }> {
+  const todo: Returning[] = [];
   const problems: string[] = [];
   for (const t of tables) {
     const keptThere = (await adapter.columns({ schema: t.original.schema, table: t.kept })) !== null;
     const originalThere = (await adapter.columns(t.original)) !== null;
     if (keptThere && originalThere) {
       problems.push(`a table ${t.original.table} exists again; remove it first, the rollback would overwrite it`);
-    } else if (keptThere) todo.push(t);
+    } else if (keptThere) todo.push({ ...t, rows: await keptRows(adapter, t) });
     else if (!originalThere) problems.push(`the kept copy ${t.kept} of ${t.original.table} is gone (was cleanup run?)`);
   }
   return { todo, problems };
+}
+
+/** The rows a kept table holds: what comes back with it. */
+async function keptRows(adapter: DialectAdapter, t: KeptTable): Promise<number> {
+  const [row] = await adapter.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM ??', [
+    qualified({ schema: t.original.schema, table: t.kept }),
+  ]);
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -171,7 +227,8 @@ async function tablesToRestore(
  */
 async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Found> {
   const { book, store, req } = ctx;
-  const out: Found = { workflowsRestored: 0, drifted: [], forced: 0 };
+  const out: Found = { workflowsRestored: 0, drifted: [], forced: 0, workflowsToRestore: 0 };
+  if (req.plan.listWorkflows) out.workflows = [];
   // A page holds workflow rows only: ten times a scan batch of workflow uids is about as many rows.
   for await (const page of book.backupsOf(run.id, req.batchSize * 10)) {
     const current = await store.workflowsByKeys(page, write);
@@ -179,20 +236,42 @@ async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promi
     const writes: SpecWrite[] = [];
     for (const backup of page) {
       const row = byKey.get(JSON.stringify([backup.uid, backup.version]));
-      const key = { uid: backup.uid, version: backup.version };
-      if (!row) {
-        out.drifted.push({ ...key, reason: 'the workflow row no longer exists' });
-      } else if (stillAsWritten(row.spec, backup.writtenHash)) {
-        writes.push({ ...key, spec: backup.original });
-        out.workflowsRestored++;
-      } else {
-        out.drifted.push({ ...key, reason: 'its spec changed after the run' });
-        if (!req.force) continue;
-        writes.push({ ...key, spec: restoreKeepingEdits(row.spec, backup.original) });
-        out.forced++;
-      }
+      const forcedBefore = out.forced;
+      const spec = restoredSpec(out, backup, row, req.force);
+      if (spec === undefined || !row) continue;
+      writes.push({ uid: backup.uid, version: backup.version, spec });
+      out.workflows?.push({ uid: row.uid, version: row.version, name: row.name, forced: out.forced > forcedBefore });
     }
     if (write && (req.force || out.drifted.length === 0)) await store.writeSpecs(writes);
   }
+  out.workflowsToRestore = out.workflowsRestored + out.forced;
   return out;
+}
+
+/**
+ * One backed-up row: the spec the rollback gives it back, counted in `out`, or undefined when
+ * it gives none (a row edited since the run, without `--force`; a row that is gone).
+ */
+function restoredSpec(
+  out: Found,
+  backup: SpecBackup,
+  row: { name: string; spec: string | null } | undefined,
+  force: boolean,
+): string | null | undefined {
+  const key = { uid: backup.uid, version: backup.version };
+  if (!row) {
+    out.drifted.push({ ...key, reason: 'the workflow row no longer exists', name: null, keys: [], forceKeeps: [] });
+    return undefined;
+  }
+  if (stillAsWritten(row.spec, backup.writtenHash)) {
+    out.workflowsRestored++;
+    return backup.original;
+  }
+  const keys = editedKeys(row.spec, backup.original, backup.writtenHash);
+  const forceKeeps = keys.filter((k) => k !== TARGET_KEY);
+  const reason = `its spec changed after the run${keys.length > 0 ? ` (${keys.join(', ')})` : ' (its layout only)'}`;
+  out.drifted.push({ ...key, reason, name: row.name, keys, forceKeeps });
+  if (!force) return undefined;
+  out.forced++;
+  return restoreKeepingEdits(row.spec, backup.original);
 }

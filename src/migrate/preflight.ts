@@ -52,15 +52,14 @@ export async function preflight(
     }
   }
   const workflowColumns = await adapter.columns(workflow);
+  // A step table that is simply not there (no run of this tool dropped it) next to a workflow table.
+  const plainlyAbsent = stepColumns === null && droppedBy === null && workflowColumns !== null;
   for (const [ref, columns, required, flag] of [
     [step, stepColumns, STEP_REQUIRED, '--step-table'],
     [workflow, workflowColumns, WORKFLOW_REQUIRED, '--workflow-table'],
   ] as const) {
     if (columns === null) {
-      problems.push(
-        `table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and ` +
-          `cleaned up? see ${flag}${adapter.hasSchemas ? ', --schema' : ''})`,
-      );
+      problems.push(ref === step && plainlyAbsent ? absentProblem(step) : notFound(ref, flag, adapter.hasSchemas));
       continue;
     }
     const missing = missingColumns(columns, required);
@@ -87,4 +86,29 @@ export async function preflight(
   if (droppedBy)
     notes.push(`${names.step} was dropped by run ${droppedBy.id}; reading the copy it kept (${step.table})`);
   return { store, book, notes, droppedBy };
+}
+
+function notFound(ref: TableRef, flag: string, hasSchemas: boolean): string {
+  return (
+    `table ${qualified(ref)} not found (is this a genai-factory database, or one already migrated and ` +
+    `cleaned up? see ${flag}${hasSchemas ? ', --schema' : ''})`
+  );
+}
+
+function absentProblem(step: TableRef): string {
+  return (
+    `table ${qualified(step)} not found, though the workflow table is there (a fresh install, or a database ` +
+    'already migrated and cleaned up? --if-exists makes that "nothing to migrate", exit 0; see --step-table)'
+  );
+}
+
+/**
+ * Whether the step table is simply absent while the workflow table is there: no table of that
+ * name, and no run of this tool dropped it (a dropped table is read from the copy its run kept).
+ */
+export async function stepTableAbsent(adapter: DialectAdapter, names: TableNames): Promise<boolean> {
+  const schema = names.schema ?? (await adapter.defaultSchema());
+  if ((await adapter.columns({ schema, table: names.step })) !== null) return false;
+  if ((await adapter.columns({ schema, table: names.workflow })) === null) return false;
+  return droppingRun(await new Bookkeeping(adapter, schema).listRuns(), names.step) === null;
 }

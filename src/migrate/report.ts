@@ -18,14 +18,71 @@ export interface RunListing {
   pid: number;
 }
 
+/** A workflow row edited after the run a rollback undoes. */
+export interface DriftedRow {
+  uid: string;
+  version: string;
+  reason: string;
+  /** The row's name (null when the row is gone). */
+  name: string | null;
+  /** The top-level spec keys that differ between what the run wrote and what is there now. */
+  keys: string[];
+  /** Of those, the edits `--force` keeps (all but `step_configurations`, which it restores). */
+  forceKeeps: string[];
+}
+
+/** A workflow row a rollback restores (listed with `--verbose` or a JSON report). */
+export interface RestoredRow {
+  uid: string;
+  version: string;
+  name: string;
+  /** Edited since the run, restored by `--force` (its other edits kept). */
+  forced: boolean;
+}
+
 /** What a rollback did (or, with --dry-run, would do). */
 export interface RollbackResult {
+  /** The run undone (same as `runId`). */
   run: string | null;
+  /** Rows given back their original spec; a refused rollback restores none. */
   workflowsRestored: number;
-  drifted: { uid: string; version: string; reason: string }[];
+  drifted: DriftedRow[];
   forced: number;
+  /** Names of the tables brought back (would be, in a dry run). */
   tablesRestored: string[];
   message: string;
+  runId: string | null;
+  /** When the undone run started, and what it did. */
+  runStartedAt: string | null;
+  runWorkflowsUpdated: number;
+  runTableDropped: boolean;
+  /** Rows whose spec this rollback writes when it goes through: unchanged since the run, plus forced ones. */
+  workflowsToRestore: number;
+  /** Those rows, when a report or `--verbose` asks for them. */
+  workflows?: RestoredRow[];
+  /** The tables that come back, with the rows their kept copies hold. */
+  tables: { table: string; rows: number }[];
+  /** Whether the rollback is (would be) refused: exit 3, nothing written. */
+  refused: boolean;
+}
+
+/** A row the fold leaves in the step table by the policy given (an orphan, a skipped invalid row, a kept conflict). */
+export interface LeftRow {
+  kind: 'orphan' | 'invalid' | 'conflict';
+  uid: string;
+  version: string;
+  name: string | null;
+  reason: string;
+}
+
+/** `status`: what is left to fold, judged by the policy given (strict without flags). */
+export interface StatusResult {
+  pending: number;
+  mismatched: number;
+  upToDate: boolean;
+  /** Rows the policy leaves where they are: not work, not folded. */
+  left: number;
+  leftRows: LeftRow[];
 }
 
 /** The JSON report: a contract that scripts depend on; fields are only ever added, never renamed or removed. */
@@ -39,7 +96,7 @@ export interface Report {
   summary: Plan['summary'];
   blockers: string[];
   notes: string[];
-  status?: { pending: number; mismatched: number; upToDate: boolean };
+  status?: StatusResult;
   drop?: { keptAs: string[]; orphansFile: string | null };
   rollback?: RollbackResult;
   cleanup?: { dropped: string[] };
@@ -84,7 +141,7 @@ export function buildReport(input: {
   plan: Plan;
   notes: string[];
   outcome: Report['outcome'];
-  extra?: Partial<Pick<Report, 'drop' | 'rollback' | 'cleanup' | 'runs'>>;
+  extra?: Partial<Pick<Report, 'drop' | 'rollback' | 'cleanup' | 'runs' | 'status'>>;
 }): Report {
   const { plan } = input;
   const report: Report = {
@@ -94,6 +151,8 @@ export function buildReport(input: {
     runId: input.runId,
     database: { dialect: input.dialect, url: input.url },
     outcome: input.outcome,
+    // A rollback's report leads with the rollback; its fold counts are all zero.
+    ...(input.extra?.rollback ? { rollback: input.extra.rollback } : {}),
     summary: plan.summary,
     blockers: plan.blockers,
     notes: input.notes,
@@ -104,14 +163,54 @@ export function buildReport(input: {
     warnings: plan.warnings,
     workflows: plan.workflows,
   };
-  if (input.mode === 'status') {
-    report.status = {
-      pending: plan.summary.folded,
-      mismatched: plan.conflicts.length,
-      upToDate: input.outcome === 'up-to-date',
-    };
-  }
+  if (input.mode === 'status') report.status = input.extra?.status ?? statusOf(plan, input.outcome, DEFAULT_POLICY);
   return report;
+}
+
+const DEFAULT_POLICY = { skipInvalid: false, strict: false };
+
+/**
+ * The status object: pending rows and mismatched items are work; the rows the policy leaves
+ * (orphans unless `--strict`, invalid rows under `--skip-invalid`, conflicts kept under
+ * `--on-conflict keep`) are listed apart, as left.
+ */
+export function statusOf(
+  plan: Plan,
+  outcome: Report['outcome'],
+  policy: { skipInvalid: boolean; strict: boolean },
+): StatusResult {
+  const leftRows: LeftRow[] = [
+    ...(policy.strict ? [] : plan.orphans).map((o) => ({
+      kind: 'orphan' as const,
+      uid: o.uid,
+      version: o.version,
+      name: o.name,
+      reason: o.reason,
+    })),
+    ...(policy.skipInvalid ? plan.invalid : []).map((i) => ({
+      kind: 'invalid' as const,
+      uid: i.uid,
+      version: i.version,
+      name: i.name,
+      reason: i.reason,
+    })),
+    ...plan.conflicts
+      .filter((c) => c.resolution === 'kept')
+      .map((c) => ({
+        kind: 'conflict' as const,
+        uid: c.stepUid,
+        version: c.stepVersion,
+        name: c.name,
+        reason: c.reason,
+      })),
+  ];
+  return {
+    pending: plan.summary.folded,
+    mismatched: plan.conflicts.filter((c) => c.resolution === 'blocking').length,
+    upToDate: outcome === 'up-to-date' || outcome === 'nothing-to-do',
+    left: leftRows.length,
+    leftRows,
+  };
 }
 
 /**

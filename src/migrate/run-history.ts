@@ -7,7 +7,8 @@ export function hasChanges(run: RunRecord): boolean {
   return run.tableDropped || run.status === 'folded' || workflowsUpdated(run) > 0;
 }
 
-function workflowsUpdated(run: RunRecord): number {
+/** The workflow rows a recorded run updated, from its summary. */
+export function workflowsUpdated(run: RunRecord): number {
   const summary = JSON.parse(run.summary || '{}') as { workflowsUpdated?: number };
   return Number(summary.workflowsUpdated ?? 0);
 }

@@ -272,7 +272,8 @@ describeEachDialect('migration', (dialect, need) => {
       expect((await cli(['--db', db.url])).code).toBe(0);
       const clean = await cli(['status', '--db', db.url, '--json']);
       expect(clean.code).toBe(0);
-      expect(clean.json().status).toEqual({ pending: 0, mismatched: 0, upToDate: true });
+      expect(clean.json().status).toMatchObject({ pending: 0, mismatched: 0, upToDate: true, left: 3 });
+      expect(clean.json().status!.leftRows.map((r) => r.kind)).toEqual(['orphan', 'orphan', 'orphan']);
       expect((await cli(['status', '--db', db.url, '--strict'])).code).toBe(3);
 
       const [row] = await db.knex()('step_configuration').whereNotNull('workflow_id').orderBy('uid').limit(1);
