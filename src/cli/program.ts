@@ -47,7 +47,8 @@ export function buildProgram(): Command {
     .version(toolVersion(), '-V, --version')
     .option(
       '--db <url>',
-      'database: file path, sqlite:///, postgresql://, mysql://, mariadb:// (default $STEPCFG_DB_URL, then $CTRL_DB_PATH)',
+      'database: file path, sqlite:///, postgresql://, mysql://, mariadb://, with any SQLAlchemy driver ' +
+        '(default $STEPCFG_DB_URL, else as the controller finds it: CTRL_CONFIG_PATH, CTRL_DB_PATH, CTRL_ENV_PATH, CTRL_DATA_PATH)',
     )
     .option('--dry-run', 'compute and print the plan in a read-only transaction; write nothing')
     .addOption(

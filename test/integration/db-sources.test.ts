@@ -90,6 +90,12 @@ describeEachDialect('where the database URL comes from', (dialect, need) => {
         const envFile = join(dir(), 'data.env');
         writeFileSync(envFile, `CTRL_DATA_PATH="${data}"\n`);
         expect((await dryRun({ CTRL_ENV_PATH: envFile })).source).toBe(`.env ${envFile}`);
+        // An error with a URL the operator did not type says where it came from.
+        const missing = await cli(['--dry-run'], { CTRL_DATA_PATH: join(dir(), 'empty') });
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toMatch(
+          /^stepcfg-migrate: error: database file not found: .*\/empty\/sql\.db .*\(from CTRL_DATA_PATH\)\n$/,
+        );
       });
     });
   }

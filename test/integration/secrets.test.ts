@@ -243,6 +243,7 @@ describe('no password in any output', () => {
     writeFileSync(config, `db:\n  db_url: '${pg('u', SECRET, 1, 'x', 'postgresql+nodriver')}'\n`);
     const fromEnvFile = await runBin(['--json'], { CTRL_ENV_PATH: envFile });
     expect(fromEnvFile.code).toBe(1);
+    expect(fromEnvFile.stderr).toMatch(/connection refused .*\(from \.env .*ctrl\.env\)$/m);
     const fromConfig = await runBin(['--json'], { CTRL_CONFIG_PATH: config });
     expect(fromConfig.code).toBe(2);
     expect(fromConfig.stderr).toMatch(/unsupported database URL scheme .*\(from config .*ctrl\.yaml\)$/m);
