@@ -37,7 +37,8 @@ const FLAGS: Record<string, () => Option> = {
   db: () =>
     new Option(
       '--db <url>',
-      'database: file path, sqlite:///, postgresql://, mysql://, mariadb:// (default $STEPCFG_DB_URL, then $CTRL_DB_PATH)',
+      'database: file path, sqlite:///, postgresql://, mysql://, mariadb://, with any SQLAlchemy driver ' +
+        '(default $STEPCFG_DB_URL, else as the controller finds it: CTRL_CONFIG_PATH, CTRL_DB_PATH, CTRL_ENV_PATH, CTRL_DATA_PATH)',
     ),
   dryRun: () => new Option('-n, --dry-run', 'compute and print the plan in a read-only transaction; write nothing'),
   onConflict: () =>

@@ -29,7 +29,9 @@ function header(report: Report, c: ChalkInstance): string[] {
     cleanup: report.dryRun ? 'Cleanup, dry run (nothing written)' : 'Cleanup',
     runs: 'Runs (nothing written)',
   }[report.mode];
-  const lines = [c.bold(`${title} — ${report.database.dialect} ${report.database.url}`)];
+  const { dialect, url, source } = report.database;
+  const from = source && source !== '--db' ? ` (from ${source})` : '';
+  const lines = [c.bold(`${title} — ${dialect} ${url}${from}`)];
   for (const note of report.notes) lines.push(c.dim(`  ${note}`));
   lines.push('');
   return lines;

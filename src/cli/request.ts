@@ -1,9 +1,10 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { RunRequest } from '../commands/context.js';
-import { defaultDatabaseUrl, parseDatabaseUrl, type DatabaseTarget } from '../config/db-url.js';
+import { findDatabaseUrl } from '../config/db-source.js';
+import { parseDatabaseUrl, type DatabaseTarget } from '../config/db-url.js';
 import { capabilitiesOf } from '../dialect/capabilities.js';
-import { usageError } from '../errors.js';
+import { ToolError, usageError } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import type { CliOptions, Verb } from './program.js';
 
@@ -125,17 +126,14 @@ function fileProblems({ mode, o }: Parsed): string[] {
   return problems;
 }
 
-/** The database: `--db`, else the environment; a problem is added to `problems`. */
+/** The database: `--db`, else as the controller finds it; a problem is added to `problems`. */
 function targetOf(o: CliOptions, env: NodeJS.ProcessEnv, problems: string[]): DatabaseTarget | undefined {
-  const url = o.db ?? defaultDatabaseUrl(env);
-  if (url === undefined) {
-    problems.push('no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH');
-    return undefined;
-  }
   try {
-    return parseDatabaseUrl(url);
+    const { url, source } = o.db !== undefined ? { url: o.db, source: '--db' } : findDatabaseUrl(env);
+    return parseDatabaseUrl(url, source);
   } catch (e) {
-    problems.push((e as Error).message);
+    if (!(e instanceof ToolError)) throw e;
+    problems.push(e.message);
     return undefined;
   }
 }
@@ -156,10 +154,21 @@ function schemaFor(target: DatabaseTarget, o: CliOptions): string | undefined {
   return capabilitiesOf(target.dialect).hasSchemas ? o.schema : undefined;
 }
 
+/**
+ * The longest `--lock-timeout`, in seconds: a day. Every database takes it (PostgreSQL's
+ * lock_timeout and better-sqlite3's busy timeout stop at 2^31 - 1 ms, about 24 days), and a run
+ * that waits longer for a lock is stuck, not patient.
+ */
+const MAX_LOCK_TIMEOUT = 86_400;
+
 /** `--lock-timeout` (seconds, to milliseconds) and `--batch-size`; a problem is added to `problems`. */
 function numbersOf(o: CliOptions, problems: string[]): { lockTimeoutMs: number; batchSize: number } {
   try {
-    const lockTimeoutMs = positiveNumber(o.lockTimeout, '--lock-timeout', false) * 1000;
+    const seconds = positiveNumber(o.lockTimeout, '--lock-timeout', false);
+    if (seconds > MAX_LOCK_TIMEOUT) {
+      throw usageError(`--lock-timeout takes at most ${MAX_LOCK_TIMEOUT} seconds (a day), not "${o.lockTimeout}"`);
+    }
+    const lockTimeoutMs = seconds * 1000;
     return { lockTimeoutMs, batchSize: positiveNumber(o.batchSize ?? '500', '--batch-size', true) };
   } catch (e) {
     problems.push((e as Error).message);

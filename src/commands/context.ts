@@ -144,6 +144,7 @@ export function result(
     runId: ctx.runId,
     dialect: req.target.dialect,
     url: req.target.display,
+    source: req.target.source,
     plan,
     notes: ctx.notes,
     outcome,

@@ -19,12 +19,19 @@ export interface OpenOptions {
 
 /** Opens the adapter for a target; a failure becomes one line naming the database (no password). */
 export async function openAdapter(target: DatabaseTarget, options: OpenOptions): Promise<DialectAdapter> {
+  // A URL the operator did not type: the error says where it came from.
+  const from = target.source === '--db' ? '' : ` (from ${target.source})`;
   if (target.dialect === 'sqlite') {
-    return openSqlite(target.file, {
-      readOnly: options.readOnly,
-      busyTimeoutMs: options.timeoutMs,
-      trace: options.trace,
-    });
+    try {
+      return openSqlite(target.file, {
+        readOnly: options.readOnly,
+        busyTimeoutMs: options.timeoutMs,
+        trace: options.trace,
+      });
+    } catch (e) {
+      if (from === '' || !(e instanceof ToolError)) throw e;
+      throw new ToolError(e.message + from, e.exitCode, { cause: e });
+    }
   }
   const server = { ...target, connectTimeoutMs: options.timeoutMs, label: options.label };
   const [open, describe] =
@@ -33,7 +40,7 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
     return await open(server, options.trace);
   } catch (e) {
     const line = describe(e) ?? (e as Error).message;
-    throw new ToolError(redact(`${line} [${target.display}]`, secretsOf(target)), 1, { cause: e });
+    throw new ToolError(redact(`${line} [${target.display}]${from}`, secretsOf(target)), 1, { cause: e });
   }
 }
 

@@ -91,7 +91,8 @@ export interface Report {
   mode: Mode;
   dryRun: boolean;
   runId: string;
-  database: { dialect: Dialect; url: string };
+  /** `source`: where the URL came from (`--db`, `STEPCFG_DB_URL`, `CTRL_DB_PATH`, `.env <path>`, `config <path>`). */
+  database: { dialect: Dialect; url: string; source: string };
   outcome: 'done' | 'planned' | 'blocked' | 'up-to-date' | 'work-left' | 'nothing-to-do' | 'listed' | 'cancelled';
   summary: Plan['summary'];
   blockers: string[];
@@ -138,6 +139,8 @@ export function buildReport(input: {
   runId: string;
   dialect: Dialect;
   url: string;
+  /** Where the URL came from; `--db` when not said. */
+  source?: string;
   plan: Plan;
   notes: string[];
   outcome: Report['outcome'];
@@ -149,7 +152,7 @@ export function buildReport(input: {
     mode: input.mode,
     dryRun: input.dryRun,
     runId: input.runId,
-    database: { dialect: input.dialect, url: input.url },
+    database: { dialect: input.dialect, url: input.url, source: input.source ?? '--db' },
     outcome: input.outcome,
     // A rollback's report leads with the rollback; its fold counts are all zero.
     ...(input.extra?.rollback ? { rollback: input.extra.rollback } : {}),

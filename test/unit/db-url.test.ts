@@ -21,8 +21,65 @@ describe('parseDatabaseUrl', () => {
     ['mysql+pymysql://u:p@h/db?charset=utf8mb4', 'mysql'],
     ['mysql+mysqlconnector://u:p@h/db', 'mysql'],
     ['mariadb://u:p@h/db', 'mysql'],
+    ...['asyncpg', 'psycopg', 'psycopg_async', 'pg8000', 'psycopg2'].map((d) => [
+      `postgresql+${d}://u:p@h/db`,
+      'postgres',
+    ]),
+    ...['aiomysql', 'asyncmy', 'mysqldb', 'pymysql', 'mysqlconnector'].map((d) => [`mysql+${d}://u:p@h/db`, 'mysql']),
+    ['mariadb+mariadbconnector://u:p@h/db', 'mysql'],
+    ['mariadb+pymysql://u:p@h/db', 'mysql'],
+    ['MySQL+PyMySQL://u:p@h/db', 'mysql'],
   ])('takes the dialect of %s from its scheme', (url, dialect) => {
     expect(parseDatabaseUrl(url).dialect).toBe(dialect);
+  });
+
+  it.each([
+    ['sqlite+pysqlite:////abs/sql.db', '/abs/sql.db'],
+    ['sqlite+aiosqlite:///rel.db', 'rel.db'],
+  ])('reads the SQLAlchemy SQLite driver URL %s as the file %s', (url, file) => {
+    expect(parseDatabaseUrl(url)).toMatchObject({ dialect: 'sqlite', file });
+  });
+
+  it('splits a URL whose driver has an underscore, never taking it for a file path', () => {
+    const t = parseDatabaseUrl('postgresql+psycopg_async://postgres:TopSecret99@127.0.0.1:5432/x');
+    expect(t).toMatchObject({
+      dialect: 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      database: 'x',
+      password: 'TopSecret99',
+    });
+    expect(t.display).toBe('postgresql+psycopg_async://postgres:***@127.0.0.1:5432/x');
+    expect(t.source).toBe('--db');
+  });
+
+  it("takes asyncpg's ?ssl= as sslmode", () => {
+    expect(parseDatabaseUrl('postgresql+asyncpg://u@h/db?ssl=require')).toMatchObject({
+      params: { sslmode: 'require' },
+    });
+  });
+
+  it.each([
+    [
+      'oracle+cx_oracle://scott:TopSecret99@db:1521/x',
+      /^unsupported database URL scheme "oracle\+cx_oracle:\/\/" in oracle\+cx_oracle:\/\/scott:\*\*\*@db:1521\/x: /,
+    ],
+    ['mssql+pyodbc://sa:TopSecret99@h/x', /^unsupported database URL scheme "mssql\+pyodbc:\/\/"/],
+    ['postgresql+nodriver://u:TopSecret99@h/x', /the driver "nodriver" is not one of postgresql's: .*psycopg_async/],
+    ['mysql+psycopg2://u:TopSecret99@h/x', /the driver "psycopg2" is not one of mysql's/],
+    ['sqlite+pysqlcipher://:TopSecret99@/x.db', /the driver "pysqlcipher" is not one of sqlite's/],
+    ['postgres+psycopg2://u:TopSecret99@h/x', /postgres:\/\/ takes no driver/],
+    ['my_db+x.y://u:Top/Secret99@h/x', /^unsupported database URL scheme "my_db\+x\.y:\/\/"/],
+  ])('refuses %s as a usage error naming the scheme, the URL without its password', (url, message) => {
+    const error = refusal(url);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toMatch(/TopSecret99|Secret99/);
+  });
+
+  it('names the source of a URL it refuses, when it is not --db', () => {
+    expect(refusal('oracle://x/y', 'config /etc/ctrl.yaml').message).toMatch(/ \(from config \/etc\/ctrl\.yaml\)$/);
+    expect(parseDatabaseUrl('x.db', 'CTRL_DB_PATH').source).toBe('CTRL_DB_PATH');
   });
 
   it('splits server URLs and hides the password in what it displays', () => {
@@ -44,6 +101,16 @@ describe('parseDatabaseUrl', () => {
     expect((error as ToolError).exitCode).toBe(2);
   });
 });
+
+function refusal(url: string, source?: string): ToolError {
+  try {
+    parseDatabaseUrl(url, source);
+  } catch (e) {
+    if (e instanceof ToolError) return e;
+    throw e;
+  }
+  throw new Error(`${url} was accepted`);
+}
 
 describe('redact', () => {
   it('hides plain and URL-encoded forms', () => {

@@ -37,9 +37,15 @@ describe('the command line as a request', () => {
 
   it('finds the database in STEPCFG_DB_URL, then CTRL_DB_PATH, when --db is absent', () => {
     const env = { STEPCFG_DB_URL: 'sqlite:///a.db', CTRL_DB_PATH: 'b.db' };
-    expect(request([], env)).toMatchObject({ target: { dialect: 'sqlite', file: 'a.db' } });
-    expect(request([], { CTRL_DB_PATH: 'b.db' })).toMatchObject({ target: { dialect: 'sqlite', file: 'b.db' } });
-    expect(request(['--db', 'c.db'], env)).toMatchObject({ target: { file: 'c.db' } });
+    expect(request([], env)).toMatchObject({ target: { dialect: 'sqlite', file: 'a.db', source: 'STEPCFG_DB_URL' } });
+    expect(request([], { CTRL_DB_PATH: 'b.db' })).toMatchObject({ target: { file: 'b.db', source: 'CTRL_DB_PATH' } });
+    expect(request(['--db', 'c.db'], env)).toMatchObject({ target: { file: 'c.db', source: '--db' } });
+    // A URL it refuses says where it came from.
+    expect(request([], { CTRL_DB_PATH: 'oracle://u:Pw9@h/x' })).toMatchObject({
+      usage: expect.stringMatching(
+        /^unsupported database URL scheme "oracle:\/\/" in oracle:\/\/u:\*\*\*@h\/x: .* \(from CTRL_DB_PATH\)$/,
+      ),
+    });
   });
 
   it('reports every problem at once, as a usage error (exit 2)', () => {
@@ -50,7 +56,8 @@ describe('the command line as a request', () => {
       '--on-conflict belong to the fold, not to --rollback',
       '--quiet and --verbose contradict each other: choose one',
       '--step-table must be a plain SQL name (letters, digits, _), not "a-b"',
-      'no database given: pass --db URL, or set STEPCFG_DB_URL or CTRL_DB_PATH',
+      'no database given: pass --db URL, or set STEPCFG_DB_URL, CTRL_DB_PATH, CTRL_ENV_PATH (a .env file with ' +
+        'CTRL_DB_PATH), CTRL_CONFIG_PATH (the controller config with db.db_url) or CTRL_DATA_PATH',
     ]);
   });
 
@@ -68,6 +75,17 @@ describe('the command line as a request', () => {
         '--schema applies to PostgreSQL and MySQL; a SQLite file has only "main"; ' +
         '--lock-timeout takes a positive number, not "0"',
     );
+    for (const [value, max] of [
+      ['1e9', true],
+      ['86401', true],
+      ['86400', false],
+      ['Infinity', false],
+    ] as const) {
+      const usage = (request(['--db', 'x.db', '--lock-timeout', value]) as { usage?: string }).usage;
+      if (max) expect(usage).toBe(`--lock-timeout takes at most 86400 seconds (a day), not "${value}"`);
+      else if (value === 'Infinity') expect(usage).toBe('--lock-timeout takes a positive number, not "Infinity"');
+      else expect(usage).toBeUndefined();
+    }
     const server = request(['--db', 'postgresql://u@h/db', '--backup-file', join(dir, 'b.db')]) as { usage: string };
     expect(server.usage).toBe('--backup-file works with SQLite only');
     rmSync(dir, { recursive: true });

@@ -1,3 +1,8 @@
+/** The `'user'@'host'` of an access-denied message, or the message itself. */
+function deniedUser(message: string | undefined): string {
+  return /for user ('[^']*'@'[^']*')/.exec(message ?? '')?.[1] ?? `(${message ?? 'unknown'})`;
+}
+
 /** One line for the operator about a mysql2 error (never with a password); undefined when it is not one. */
 export function describeMysqlError(error: unknown): string | undefined {
   const e = error as { code?: string; message?: string; errno?: number; address?: string; port?: number };
@@ -11,10 +16,17 @@ export function describeMysqlError(error: unknown): string | undefined {
     case 'EAI_AGAIN':
       return `cannot connect to MySQL/MariaDB: host not found (${e.message})`;
     case 'ETIMEDOUT':
-      return 'cannot connect to MySQL/MariaDB: the connection timed out';
+      // mysql2 waits for the server's greeting: a PostgreSQL port accepts the connection and says nothing.
+      return (
+        'cannot connect to MySQL/MariaDB: the server did not answer as MySQL/MariaDB within --lock-timeout ' +
+        '(check the host and port: is it a PostgreSQL port such as 5432, or a host that does not answer?)'
+      );
     case 'ER_BAD_DB_ERROR':
-      return `${e.message} (check the database name in --db)`;
+      return `${e.message} (check the database name in the URL)`;
     case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
+      // MariaDB answers the second when the account signs in another way (unix_socket, a plugin not loaded).
+      return `MySQL/MariaDB refused the login: access denied for user ${deniedUser(e.message)}; check the user and password`;
     case 'ER_DBACCESS_DENIED_ERROR':
       return `MySQL/MariaDB refused the login: ${e.message}`;
     case 'ER_TABLEACCESS_DENIED_ERROR':

@@ -13,7 +13,7 @@ export function describePostgresError(error: unknown): string | undefined {
     case 'ETIMEDOUT':
       return 'cannot connect to PostgreSQL: the connection timed out';
     case '3D000':
-      return `${e.message} (check the database name in --db)`;
+      return `${e.message} (check the database name in the URL)`;
     case '28P01':
     case '28000':
       return `PostgreSQL refused the login: ${e.message}`;
@@ -39,6 +39,13 @@ export function describePostgresError(error: unknown): string | undefined {
       return `the connection to PostgreSQL was lost (${e.message})`;
     default:
       if (e?.message === 'Connection terminated unexpectedly') return 'the connection to PostgreSQL was lost';
+      // pg read another server's greeting (MySQL/MariaDB speaks first) as PostgreSQL messages.
+      if (/unexpected \w+ message from backend|unknown message code/i.test(e?.message ?? '')) {
+        return (
+          'cannot connect to PostgreSQL: the server did not answer as PostgreSQL ' +
+          '(check the host and port: is it a MySQL/MariaDB port such as 3306?)'
+        );
+      }
       if (typeof e?.code === 'string' && SQLSTATE.test(e.code)) return `PostgreSQL error ${e.code}: ${e.message}`;
       // The driver's own connection timeout has no SQLSTATE.
       return /timeout/i.test(e?.message ?? '') ? `cannot connect to PostgreSQL: ${e.message}` : undefined;

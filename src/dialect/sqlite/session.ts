@@ -15,7 +15,7 @@ function checkDatabaseFile(file: string): void {
   try {
     stat = statSync(file);
   } catch {
-    throw new ToolError(`database file not found: ${file} (nothing was created; check --db or CTRL_DB_PATH)`);
+    throw new ToolError(`database file not found: ${file} (nothing was created; check the database URL)`);
   }
   if (stat.isDirectory()) throw new ToolError(`${file} is a directory, not a SQLite database file`);
   if (stat.size === 0) throw new ToolError(`${file} is an empty file, not a genai-factory database`);
