@@ -41,7 +41,7 @@ describeEachDialect('the question before writing, on a terminal', (dialect, need
 
       const rollback = onTerminal(['rollback', '--db', db.url]);
       const asked = await rollback.waitFor(/Roll back run [0-9a-f-]+ on \S+ .*\[y\/N\] $/);
-      expect(asked).toMatch(/workflows\s+7 restored/); // what it will restore, before the question
+      expect(asked).toMatch(/workflows\s+7 to restore/); // what it will restore, before the question
       rollback.type('y\r');
       expect((await rollback.done).code).toBe(0);
       expect(await listTables(db)).toContain('step_configuration');
