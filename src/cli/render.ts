@@ -215,8 +215,8 @@ export function verdict(report: Report, c: ChalkInstance): string {
       return c.red.bold(`Blocked, nothing written: ${report.blockers.join('; ')}.`);
     case 'planned':
       if (message) return c.green(`The rollback would go through: ${message}.`);
-      if (report.cleanup) return c.green("Cleanup would remove the tool's tables. Run without --dry-run to do it.");
-      return c.green(`The plan would go through. Run without --dry-run to apply it.`);
+      if (report.cleanup) return c.green("Cleanup would remove the tool's tables. Run it without --dry-run to do it.");
+      return c.green(`The plan would go through. Apply it with the apply command (or without --dry-run).`);
     case 'done':
       if (message) return c.green.bold(`Done: ${message}.`);
       if (report.cleanup)
