@@ -6,6 +6,7 @@ import { expectWritten, sameRows } from '../migrate/write-checks.js';
 import {
   backupBeforeWriting,
   blockedResult,
+  confirmed,
   openRun,
   readOnly,
   result,
@@ -13,6 +14,7 @@ import {
   scan,
   schemaOf,
   whileRecordedRunning,
+  type Answer,
   type Context,
   type RunResult,
   type Session,
@@ -38,7 +40,7 @@ async function applyRun(ctx: Context): Promise<RunResult> {
     plan.summary.tableDropped = true;
     return result(ctx, plan, 'nothing-to-do', ExitCode.ok);
   }
-  if (req.dropTable && !(await confirmDrop(ctx))) {
+  if (req.dropTable && !confirmed(await confirmDrop(ctx))) {
     // Refused, but the report still shows what the run would have done (a read-only pass).
     const plan = await readOnly(ctx.adapter, () => scan(ctx));
     return blockedResult(ctx, plan, [
@@ -55,7 +57,7 @@ async function applyRun(ctx: Context): Promise<RunResult> {
   return withOwnTables(ctx, () => foldAndRecord(ctx));
 }
 
-function confirmDrop(ctx: Context): Promise<boolean> {
+function confirmDrop(ctx: Context): Promise<Answer> {
   const names = keptTablesFor(ctx)
     .map((t) => t.original.table)
     .join(' and ');

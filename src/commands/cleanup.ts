@@ -3,7 +3,7 @@ import { ExitCode } from '../errors.js';
 import { Bookkeeping } from '../migrate/bookkeeping.js';
 import { emptyPlan } from '../migrate/report.js';
 import { undoableRuns } from '../migrate/run-history.js';
-import { backupBeforeWriting, blockedResult, result, schemaOf, type RunResult, type Session } from './context.js';
+import { backupBeforeWriting, blockedResult, confirmed, result, schemaOf, type RunResult, type Session } from './context.js';
 
 /** Cleanup: removes the tool's own tables once no rollback is wanted any more. */
 export async function cleanup(session: Session): Promise<RunResult> {
@@ -22,7 +22,7 @@ export async function cleanup(session: Session): Promise<RunResult> {
   const question =
     'Remove every stepcfg_migrate_* table, the kept copies of dropped step tables (their rows and labels) included? ' +
     `${undoable} run(s) can then no longer be rolled back.`;
-  if (!(await req.confirm(question))) {
+  if (!confirmed(await req.confirm(question))) {
     return blockedResult(ctx, emptyPlan(), ['cleanup needs --yes when there is no terminal to confirm on']);
   }
   await backupBeforeWriting(ctx);

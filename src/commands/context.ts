@@ -3,7 +3,7 @@ import type { Plan } from '../core/plan.js';
 import type { PlanOptions } from '../core/types.js';
 import type { DatabaseTarget } from '../config/db-url.js';
 import type { DialectAdapter } from '../dialect/adapter.js';
-import { ExitCode, ToolError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError, type ExitCodeValue } from '../errors.js';
 import type { Bookkeeping, RunRecord } from '../migrate/bookkeeping.js';
 import { preflight, type TableNames } from '../migrate/preflight.js';
 import { buildReport, type Mode, type Report } from '../migrate/report.js';
@@ -32,7 +32,7 @@ export interface RunRequest {
   /** Aborted on SIGINT/SIGTERM: the connection is dropped and the database rolls back. */
   signal?: AbortSignal;
   /** Asks the operator before a destructive step; false without --yes when nobody can answer. */
-  confirm: (question: string) => Promise<boolean>;
+  confirm: (question: string) => Promise<Answer>;
   progress?: (p: Progress) => void;
   /** Called with each statement sent to the database (the CLI's `STEPCFG_SQL_LOG`). */
   trace?: (sql: string) => void;
@@ -106,6 +106,18 @@ export function runRecord(ctx: Context, fields: Partial<RunRecord> = {}): RunRec
     rolledBackAt: null,
     ...fields,
   };
+}
+
+/** The operator's answer to a confirmation; `no-terminal` when there was nobody to ask. */
+export type Answer = 'yes' | 'no' | 'no-terminal';
+
+/**
+ * Whether a destructive step may go ahead. An operator who declined at the prompt ends the run
+ * there (exit 3, one line); without a terminal the caller refuses with its own reason.
+ */
+export function confirmed(answer: Answer): boolean {
+  if (answer === 'no') throw new ToolError(`cancelled at the prompt; ${NOTHING_WRITTEN}`, ExitCode.blocked);
+  return answer === 'yes';
 }
 
 /**

@@ -8,6 +8,7 @@ import { chooseRun, laterRuns } from '../migrate/run-history.js';
 import {
   backupBeforeWriting,
   blockedResult,
+  confirmed,
   openRun,
   readOnly,
   result,
@@ -81,7 +82,7 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
   const question =
     `Roll back run ${run.id}? Workflow specs it changed get their original text back` +
     `${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`;
-  if (!(await ctx.req.confirm(question))) {
+  if (!confirmed(await ctx.req.confirm(question))) {
     return refused(
       {},
       ['--rollback needs --yes when there is no terminal to confirm on'],

@@ -16,7 +16,7 @@ function requestFor(mode: Mode, dryRun = false): RunRequest {
     dropTable: false,
     force: false,
     origin: { host: 'box', pid: 42 },
-    confirm: async () => false,
+    confirm: async () => 'no-terminal',
   };
 }
 
