@@ -21,6 +21,9 @@ function lockName(key: string): string {
 /** One MySQL or MariaDB connection through mysql2; DDL commits implicitly, so DDL stays outside transactions. */
 export class MysqlSession extends BaseSession implements Session {
   private lostConnection: Error | undefined;
+  /** Settled (rejected) by `abort`: mysql2 leaves a statement in flight pending when its connection is destroyed. */
+  private readonly aborted: Promise<never>;
+  private rejectAborted: (e: Error) => void = () => undefined;
 
   private constructor(
     private readonly connection: mysql.Connection,
@@ -28,6 +31,14 @@ export class MysqlSession extends BaseSession implements Session {
   ) {
     super(sqlBuilder('mysql2', {}), trace);
     connection.on('error', (e: Error) => (this.lostConnection = e));
+    this.aborted = new Promise<never>((_, reject) => (this.rejectAborted = reject));
+    this.aborted.catch(() => undefined);
+  }
+
+  /** A statement's result, or the abort's error as soon as the run is aborted (a lock wait ends there). */
+  private settled<T>(statement: Promise<T>): Promise<T> {
+    statement.catch(() => undefined); // its late failure, once the connection is destroyed, is no news
+    return Promise.race([statement, this.aborted]);
   }
 
   static async open(target: ServerConnection, trace?: Trace): Promise<MysqlSession> {
@@ -87,13 +98,13 @@ export class MysqlSession extends BaseSession implements Session {
 
   async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
     this.sending(sql);
-    const [rows] = await this.connection.query({ sql, rowsAsArray: true }, bindings);
+    const [rows] = await this.settled(this.connection.query({ sql, rowsAsArray: true }, bindings));
     return (Array.isArray(rows) ? rows : []) as unknown[][];
   }
 
   async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     this.sending(sql);
-    const [rows] = await this.connection.query(sql, bindings);
+    const [rows] = await this.settled(this.connection.query(sql, bindings));
     return (Array.isArray(rows) ? rows : []) as T[];
   }
 
@@ -101,14 +112,14 @@ export class MysqlSession extends BaseSession implements Session {
   async write(template: string, bindings: readonly unknown[] = []): Promise<mysql.ResultSetHeader> {
     const compiled = this.compile(template, bindings);
     this.sending(compiled.sql);
-    const [result] = await this.connection.query(compiled.sql, compiled.bindings);
+    const [result] = await this.settled(this.connection.query(compiled.sql, compiled.bindings));
     return result as mysql.ResultSetHeader;
   }
 
   /** Runs a prepared statement: the values travel as they are (binary protocol), unescaped into SQL text. */
   async execute(sql: string, values: unknown[]): Promise<void> {
     this.sending(sql);
-    await this.connection.execute(sql, values as string[]);
+    await this.settled(this.connection.execute(sql, values as string[]));
   }
 
   async lockRun(key: string, timeoutMs: number): Promise<void> {
@@ -140,6 +151,7 @@ export class MysqlSession extends BaseSession implements Session {
 
   abort(): void {
     this.lostConnection ??= new Error('aborted');
+    this.rejectAborted(this.lostConnection);
     this.connection.destroy();
   }
 
