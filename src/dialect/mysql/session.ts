@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
@@ -13,6 +14,9 @@ export class LockTimeout extends Error {
   }
 }
 
+/** How long an aborted run waits for the server to end its thread (it exits within two seconds). */
+const KILL_WAIT_MS = 1_000;
+
 /** The GET_LOCK name of a run lock key: server-wide names are at most 64 characters. */
 function lockName(key: string): string {
   return key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`;
@@ -25,9 +29,14 @@ export class MysqlSession extends BaseSession implements Session {
   private readonly aborted: Promise<never>;
   private rejectAborted: (e: Error) => void = () => undefined;
 
+  /** The KILL of the aborted session's thread, under way (see `abort`). */
+  private killing: Promise<void> | undefined;
+
   private constructor(
     private readonly connection: mysql.Connection,
     trace: Trace | undefined,
+    /** How to open a second connection, to end this one's thread on the server (see `abort`). */
+    private readonly options: mysql.ConnectionOptions,
   ) {
     super(sqlBuilder('mysql2', {}), trace);
     connection.on('error', (e: Error) => (this.lostConnection = e));
@@ -42,7 +51,7 @@ export class MysqlSession extends BaseSession implements Session {
   }
 
   static async open(target: ServerConnection, trace?: Trace): Promise<MysqlSession> {
-    const connection = await mysql.createConnection({
+    const options: mysql.ConnectionOptions = {
       ...(target.host.startsWith('/') ? { socketPath: target.host } : { host: target.host, port: target.port ?? 3306 }),
       user: target.user,
       password: target.password,
@@ -54,8 +63,9 @@ export class MysqlSession extends BaseSession implements Session {
       supportBigNumbers: true,
       bigNumberStrings: true,
       multipleStatements: false,
-    });
-    const session = new MysqlSession(connection, trace);
+    };
+    const connection = await mysql.createConnection(options);
+    const session = new MysqlSession(connection, trace, options);
     try {
       await session.setUp();
     } catch (e) {
@@ -149,10 +159,26 @@ export class MysqlSession extends BaseSession implements Session {
     return describeMysqlError(error);
   }
 
+  /**
+   * Drops the connection. A server thread that waits for a lock does not notice its client gone
+   * until the wait ends (up to --lock-timeout), holding the run lock and its row locks meanwhile:
+   * a second connection ends the thread at once, which rolls its transaction back.
+   */
   abort(): void {
     this.lostConnection ??= new Error('aborted');
     this.rejectAborted(this.lostConnection);
+    const thread = this.connection.threadId;
     this.connection.destroy();
+    this.killing ??= this.killThread(thread);
+  }
+
+  private async killThread(thread: number): Promise<void> {
+    const other = await mysql
+      .createConnection({ ...this.options, connectTimeout: KILL_WAIT_MS })
+      .catch(() => undefined);
+    if (!other) return;
+    await other.query('KILL CONNECTION ?', [thread]).catch(() => undefined);
+    await other.end().catch(() => other.destroy());
   }
 
   async begin(mode: TransactionMode): Promise<void> {
@@ -172,6 +198,7 @@ export class MysqlSession extends BaseSession implements Session {
   }
 
   async close(): Promise<void> {
+    if (this.killing) await Promise.race([this.killing, sleep(KILL_WAIT_MS, undefined, { ref: false })]);
     await this.connection.end().catch(() => this.connection.destroy());
     await this.knex.destroy();
   }
