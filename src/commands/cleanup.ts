@@ -3,7 +3,15 @@ import { ExitCode } from '../errors.js';
 import { Bookkeeping } from '../migrate/bookkeeping.js';
 import { emptyPlan } from '../migrate/report.js';
 import { undoableRuns } from '../migrate/run-history.js';
-import { backupBeforeWriting, blockedResult, confirmed, result, schemaOf, type RunResult, type Session } from './context.js';
+import {
+  backupBeforeWriting,
+  blockedResult,
+  confirmed,
+  result,
+  schemaOf,
+  type RunResult,
+  type Session,
+} from './context.js';
 
 /** Cleanup: removes the tool's own tables once no rollback is wanted any more. */
 export async function cleanup(session: Session): Promise<RunResult> {

@@ -50,9 +50,15 @@ export async function lockedError(session: Session): Promise<ToolError> {
   const who = [run, server && `the server names ${server}`].filter(Boolean).join('; ');
   const waited = `waited ${req.lockTimeoutMs / 1000} s (--lock-timeout); ${NOTHING_WRITTEN}`;
   if (!adapter.lockRunIsSeparate && !run) {
-    return new ToolError(`the database file is locked by another process, such as the controller; ${waited}`, ExitCode.locked);
+    return new ToolError(
+      `the database file is locked by another process, such as the controller; ${waited}`,
+      ExitCode.locked,
+    );
   }
-  return new ToolError(`another stepcfg-migrate run holds the lock${who ? ` (${who})` : ''}; ${waited}`, ExitCode.locked);
+  return new ToolError(
+    `another stepcfg-migrate run holds the lock${who ? ` (${who})` : ''}; ${waited}`,
+    ExitCode.locked,
+  );
 }
 
 /** The newest `running` record of a run that is still alive (not this one), as one phrase. */

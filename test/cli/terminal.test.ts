@@ -8,28 +8,10 @@ import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 import { sleep, stateDigest } from '../support/processes.js';
 import { lockWorkflowRow, sessionWaitingOn } from '../support/sessions.js';
-import { startOnTerminal, type OnTerminal } from '../support/terminal.js';
+import { startOnTerminal, visibleLines, type OnTerminal } from '../support/terminal.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('stepcfg-terminal-');
-
-/**
- * The lines a terminal shows at the end: each line as it stands after carriage returns, cursor
- * moves to the first column and line erases (the progress line's redraws) have done their work.
- */
-function visibleLines(output: string): string[] {
-  return output
-    .split('\n')
-    .map((line) =>
-      line
-        .split(/\r|\x1b\[(?:1?G|[0-2]?K|0?J)/)
-        .filter((part) => part.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') !== '')
-        .at(-1)
-        ?.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-        .trimEnd() ?? '',
-    )
-    .filter((line) => line !== '');
-}
 
 /** A fresh generated database of `steps` rows, dropped after `fn`. */
 async function withGenerated<T>(dialect: Dialect, steps: number, fn: (db: TestDatabase) => Promise<T>): Promise<T> {
@@ -87,7 +69,7 @@ const PROMPT = /\[y\/N\] /;
 
 describeEachDialect('on a terminal', (dialect, need) => {
   if (dialect !== 'sqlite') {
-    it('Ctrl-C while planning waits for a row another session holds: exit 130, one line, nothing written, no run left running', async (ctx) => {
+    it('Ctrl-C while planning waits for a row held elsewhere: exit 130, one line, nothing written, none left running', async (ctx) => {
       need(ctx);
       await withGenerated(dialect, 2_000, async (db) => {
         await cli(['--db', db.url, '--quiet']); // creates the tool's tables

@@ -312,7 +312,7 @@ async function logShows(file: string, statement: RegExp): Promise<void> {
 }
 
 describeEachDialect('signals while a run waits', (dialect, need) => {
-  it('SIGTERM while the run waits for another session (a held row; on SQLite the file): exit 143, one line, nothing written', async (ctx) => {
+  it('SIGTERM while the run waits for another session (a held row; on SQLite the file): 143, one line, nothing written', async (ctx) => {
     need(ctx);
     await withGenerated(dialect, 2_000, async (db) => {
       const before = await stateDigest(db);

@@ -63,10 +63,26 @@ export function startOnTerminal(args: string[], env: NodeJS.ProcessEnv = {}): On
   };
 }
 
-/** The screen as text: colours, cursor moves and line clears taken out, carriage returns as line ends. */
-export function plainScreen(output: string): string {
+const ESC = String.fromCharCode(27);
+/** A cursor move to the first column, a carriage return, or a line erase: what the progress line redraws with. */
+const LINE_RESET = new RegExp(`\r|${ESC}\\[(?:1?G|[0-2]?K|0?J)`);
+const ESCAPES = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g');
+
+/**
+ * The lines a terminal shows at the end: each line as it stands after carriage returns, cursor
+ * moves to the first column and line erases (the progress line's redraws) have done their work.
+ */
+export function visibleLines(output: string): string[] {
   return output
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    .replace(/\r\n/g, '\n')
-    .replace(/\r/g, '\n');
+    .split('\n')
+    .map(
+      (line) =>
+        line
+          .split(LINE_RESET)
+          .map((part) => part.replace(ESCAPES, ''))
+          .filter((part) => part !== '')
+          .at(-1)
+          ?.trimEnd() ?? '',
+    )
+    .filter((line) => line !== '');
 }

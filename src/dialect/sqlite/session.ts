@@ -111,7 +111,13 @@ export class SqliteSession extends BaseSession implements Session {
 
   async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
     this.trace(sql);
-    return this.whenFree(() => this.db.prepare(sql).raw(true).all(...bindings) as unknown[][]);
+    return this.whenFree(
+      () =>
+        this.db
+          .prepare(sql)
+          .raw(true)
+          .all(...bindings) as unknown[][],
+    );
   }
 
   async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
