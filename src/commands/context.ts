@@ -118,7 +118,8 @@ export function runRecord(ctx: Context, fields: Partial<RunRecord> = {}): RunRec
 /**
  * Runs a writing command with a `running` record in the run table while it holds the lock (so
  * that a waiting run can name it); a command that ends without recording its outcome leaves no
- * record. After a signal the connection is gone, and the database drops the record with it.
+ * record. After a signal the connection is gone and the record stays: `status` lists it as
+ * `interrupted`, and the next writing run records it so.
  */
 export async function whileRecordedRunning(ctx: Context, fn: () => Promise<RunResult>): Promise<RunResult> {
   const started = await ctx.book.startRun(runRecord(ctx));

@@ -1,8 +1,9 @@
 import { ExitCode } from '../errors.js';
 import { statusOf } from '../migrate/report.js';
-import { runListing } from '../migrate/run-history.js';
+import { runListing, staleRuns } from '../migrate/run-history.js';
 import { openRun, readOnly, result, scan, type RunResult, type Session } from './context.js';
 import { absentStepTable } from './plan.js';
+import { runLockFree } from './run-lock.js';
 
 /**
  * Status, for CI: what is left to migrate and the recorded runs; never writes. Judged by the
@@ -20,5 +21,9 @@ export async function status(session: Session): Promise<RunResult> {
   const exitCode = upToDate ? ExitCode.ok : ExitCode.blocked;
   // Without flags the policy is the apply's default: conflicts and invalid rows are work, orphans are left.
   const status = statusOf(plan, outcome, session.req.plan);
-  return result(ctx, plan, outcome, exitCode, { runs: runListing(runs), status });
+  // A `running` record whose run is gone (killed, its lock let go) is listed as `interrupted`.
+  const stale = runs.some((r) => r.status === 'running')
+    ? staleRuns(runs, session.req.origin, await runLockFree(session).catch(() => undefined))
+    : [];
+  return result(ctx, plan, outcome, exitCode, { runs: runListing(runs, stale), status });
 }

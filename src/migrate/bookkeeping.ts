@@ -6,7 +6,11 @@ import { BACKUPS_TABLE, defineBackupsTable, defineRunsTable, RUNS_TABLE } from '
 
 export { BACKUPS_TABLE, RUNS_TABLE, TOOL_PREFIX } from '../dialect/own-tables.js';
 
-export type RunStatus = 'running' | 'applied' | 'folded' | 'rolled_back' | 'done';
+/**
+ * `running` while a run holds the lock; `interrupted` for a run that died holding it (kill -9, a
+ * lost machine), as the next writing run records it.
+ */
+export type RunStatus = 'running' | 'interrupted' | 'applied' | 'folded' | 'rolled_back' | 'done';
 
 /** A run as recorded in {@link RUNS_TABLE}. `folded` = fold committed, drop still to do (MySQL). */
 export interface RunRecord {
@@ -140,6 +144,15 @@ export class Bookkeeping {
   /** The runs that recorded themselves as holding the lock, oldest first (a killed run's stays). */
   async runningRecords(): Promise<RunRecord[]> {
     return (await this.listRuns()).filter((r) => r.status === 'running');
+  }
+
+  /** Records the given `running` runs as `interrupted`: they died without a word (see `staleRuns`). */
+  async markInterrupted(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.adapter.query(`UPDATE ?? SET status = 'interrupted' WHERE status = 'running' AND id IN (?)`, [
+      qualified(this.runs),
+      ids,
+    ]);
   }
 
   /** Removes a run's `running` record (a run that ended without writing leaves nothing). */

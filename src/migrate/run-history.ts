@@ -18,14 +18,29 @@ export function undoableRuns(runs: RunRecord[]): RunRecord[] {
   return runs.filter((r) => r.mode === 'apply' && r.status !== 'rolled_back' && hasChanges(r));
 }
 
+/**
+ * Which runs recorded as `running` are not: they died holding the lock (kill -9, power loss), and
+ * the database let the lock go with their connection. A run is stale when it ran on this host and
+ * its process is gone, or when nobody holds the run lock (`lockFree`; unknown where the lock is
+ * the file's own, SQLite).
+ */
+export function staleRuns(
+  runs: RunRecord[],
+  here: { host: string; alive?: (pid: number) => boolean },
+  lockFree: boolean | undefined,
+): RunRecord[] {
+  const gone = (r: RunRecord) => r.host === here.host && here.alive !== undefined && !here.alive(r.pid);
+  return runs.filter((r) => r.status === 'running' && (lockFree === true || gone(r)));
+}
+
 /** The recorded runs as `status` lists them; only the newest run that changed something can be rolled back. */
-export function runListing(runs: RunRecord[]): RunListing[] {
+export function runListing(runs: RunRecord[], stale: RunRecord[] = []): RunListing[] {
   const finished = runs.filter((r) => r.status === 'applied' || r.status === 'folded');
   const newest = undoableRuns(finished).at(-1);
   return runs.map((r) => ({
     id: r.id,
     mode: r.mode,
-    status: r.status,
+    status: stale.includes(r) ? 'interrupted' : r.status,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     tableDropped: r.tableDropped,

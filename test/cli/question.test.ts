@@ -4,9 +4,16 @@ import { cli, runBin } from '../support/cli.js';
 import { dumpDatabase, listTables, withDataset } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { tempDir } from '../support/temp-dir.js';
-import { onTerminal } from '../support/terminal.js';
+import { startOnTerminal, type OnTerminal } from '../support/terminal.js';
 
 const dir = tempDir('stepcfg-question-');
+const NO_COLOR = { NO_COLOR: '1' };
+
+/** Everything the terminal showed once it shows `pattern`. */
+async function shownAfter(run: OnTerminal, pattern: RegExp): Promise<string> {
+  await run.printed(pattern);
+  return run.output();
+}
 let files = 0;
 
 describeEachDialect('the question before writing, on a terminal', (dialect, need) => {
@@ -14,14 +21,14 @@ describeEachDialect('the question before writing, on a terminal', (dialect, need
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
       const before = await dumpDatabase(db);
-      const run = onTerminal(['apply', '--db', db.url]);
-      const shown = await run.waitFor(/Apply this plan to \S+ .*\? \[y\/N\] $/);
+      const run = startOnTerminal(['apply', '--db', db.url], NO_COLOR);
+      const shown = await shownAfter(run, /Apply this plan to \S+ .*\? \[y\/N\] $/);
       // The plan comes before the question: the counts, then the question.
       expect(shown).toMatch(/to fold\s+22[\s\S]*workflow rows\s+7 {2}to update[\s\S]*Apply this plan to/);
       run.type('n\r');
       const ended = await run.done;
       expect(ended.code).toBe(3);
-      expect(ended.screen).toContain('Cancelled at the question; nothing was written.');
+      expect(ended.output).toContain('Cancelled at the question; nothing was written.');
       expect(await dumpDatabase(db)).toBe(before);
       expect((await listTables(db)).filter((t) => t.startsWith('stepcfg_migrate'))).toEqual([]);
     });
@@ -31,16 +38,16 @@ describeEachDialect('the question before writing, on a terminal', (dialect, need
     need(ctx);
     await withDataset(dialect, 'sample', async (db) => {
       const orphans = join(dir(), `${files++}-orphans.json`);
-      const apply = onTerminal(['apply', '--db', db.url, '--drop-table', '--orphans-out', orphans]);
-      await apply.waitFor(/then drop step_configuration_labels and step_configuration .*\? \[y\/N\] $/);
+      const apply = startOnTerminal(['apply', '--db', db.url, '--drop-table', '--orphans-out', orphans], NO_COLOR);
+      await apply.printed(/then drop step_configuration_labels and step_configuration .*\? \[y\/N\] $/);
       apply.type('y\r');
       const applied = await apply.done;
       expect(applied.code).toBe(0);
-      expect(applied.screen).toMatch(/Done: 22 row\(s\) folded into 7 workflow row\(s\), tables dropped/);
+      expect(applied.output).toMatch(/Done: 22 row\(s\) folded into 7 workflow row\(s\), tables dropped/);
       expect(await listTables(db)).not.toContain('step_configuration');
 
-      const rollback = onTerminal(['rollback', '--db', db.url]);
-      const asked = await rollback.waitFor(/Roll back run [0-9a-f-]+ on \S+ .*\[y\/N\] $/);
+      const rollback = startOnTerminal(['rollback', '--db', db.url], NO_COLOR);
+      const asked = await shownAfter(rollback, /Roll back run [0-9a-f-]+ on \S+ .*\[y\/N\] $/);
       expect(asked).toMatch(/workflows\s+7 to restore/); // what it will restore, before the question
       rollback.type('y\r');
       expect((await rollback.done).code).toBe(0);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +20,7 @@ import {
 import { describeEachDialect } from '../support/each-dialect.js';
 import { generateDatabase } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
-import { killSession, lockWorkflowRow, sessionWaitingOn } from '../support/sessions.js';
+import { killSession, lockWorkflowRow, sessionWaitingOn, type HeldLock } from '../support/sessions.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('stepcfg-concurrency-');
@@ -280,6 +281,79 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
         expect(ended.stderr).toMatch(/; nothing was written\n$/);
         expect(await stateDigest(db)).toBe(before);
         expect((await cli(['--db', db.url, '--quiet'])).code).toBe(0); // and a re-run completes it
+      });
+    });
+  }
+});
+
+/** A `sqlite3` shell that holds the file's write lock (`BEGIN IMMEDIATE`), as a controller's transaction would. */
+async function sqliteShellHolding(file: string): Promise<() => Promise<void>> {
+  const shell = spawn('sqlite3', [file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const held = new Promise<void>((resolve) =>
+    shell.stdout.on('data', (c: Buffer) => ((out += c.toString()), out.includes('held') && resolve())),
+  );
+  shell.stdin.write("BEGIN IMMEDIATE;\nSELECT 'held';\n");
+  await held;
+  const closed = new Promise<void>((resolve) => shell.on('close', () => resolve()));
+  return async () => {
+    shell.stdin.end('ROLLBACK;\n');
+    await closed;
+  };
+}
+
+/** Resolves once the SQL log shows `statement`: the run has sent it, and waits on it or after it. */
+async function logShows(file: string, statement: RegExp): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(existsSync(file) && statement.test(readFileSync(file, 'utf8')))) {
+    if (Date.now() > deadline) throw new Error(`the SQL log never showed ${statement}`);
+    await sleep(50);
+  }
+}
+
+describeEachDialect('signals while a run waits', (dialect, need) => {
+  it('SIGTERM while the run waits for another session (a held row; on SQLite the file): 143, one line, nothing written', async (ctx) => {
+    need(ctx);
+    await withGenerated(dialect, 2_000, async (db) => {
+      const before = await stateDigest(db);
+      const log = join(dir(), `term-${dialect}.sql.log`);
+      const held =
+        dialect === 'sqlite' ? { release: await sqliteShellHolding(db.url) } : await lockWorkflowRow(db, 'wf-00000150');
+      // --lock-timeout 120: an exit before it was the signal's doing.
+      const run = startBin(['--db', db.url, '--batch-size', '20', '--lock-timeout', '120'], { STEPCFG_SQL_LOG: log });
+      try {
+        if ('session' in held) await sessionWaitingOn(db, held as HeldLock);
+        else await logShows(log, /BEGIN IMMEDIATE/);
+        run.child.kill('SIGTERM');
+        const ended = await run.done;
+        expect(ended.signal).toBeNull(); // never death by the signal
+        expect(ended.code, ended.stderr).toBe(143);
+        expect(ended.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(/^stepcfg-migrate: error: interrupted by SIGTERM: .*nothing was written$/),
+        ]);
+      } finally {
+        run.child.kill('SIGKILL');
+        await held.release();
+      }
+      expect(await stateDigest(db)).toBe(before);
+    });
+  });
+
+  if (dialect === 'sqlite') {
+    it('a file held past --lock-timeout by another program is named as such, not as a run of this tool (exit 4)', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const release = await sqliteShellHolding(db.url);
+        try {
+          const run = await cli(['--db', db.url, '--lock-timeout', '1']);
+          expect(run.code).toBe(4);
+          expect(run.stderr.trim().split('\n')).toEqual([
+            'stepcfg-migrate: error: the database file is locked by another process, such as the controller; ' +
+              'waited 1 s (--lock-timeout); nothing was written',
+          ]);
+        } finally {
+          await release();
+        }
       });
     });
   }

@@ -6,6 +6,7 @@ import {
   hasChanges,
   laterRuns,
   runListing,
+  staleRuns,
   undoableRuns,
 } from '../../src/migrate/run-history.js';
 import { ToolError } from '../../src/errors.js';
@@ -92,5 +93,22 @@ describe('run history', () => {
     expect(droppingRun(runs, 'step_configuration')?.id).toBe('d-dropped');
     expect(droppingRun(runs, 'other_steps')).toBeNull();
     expect(droppingRun([{ ...dropped, status: 'rolled_back' }], 'step_configuration')).toBeNull();
+  });
+
+  it('a `running` record is stale when its process on this host is gone, or when nobody holds the run lock', () => {
+    const here = run({ id: 'c-here', status: 'running', host: 'h', pid: 10 });
+    const dead = run({ id: 'd-dead', status: 'running', host: 'h', pid: 11 });
+    const away = run({ id: 'e-away', status: 'running', host: 'other', pid: 11 });
+    const runs = [first, here, dead, away];
+    const origin = { host: 'h', alive: (pid: number) => pid === 10 };
+    expect(staleRuns(runs, origin, undefined).map((r) => r.id)).toEqual(['d-dead']);
+    expect(staleRuns(runs, origin, false).map((r) => r.id)).toEqual(['d-dead']);
+    expect(staleRuns(runs, origin, true).map((r) => r.id)).toEqual(['c-here', 'd-dead', 'e-away']);
+    expect(runListing(runs, staleRuns(runs, origin, undefined)).map((r) => r.status)).toEqual([
+      'applied',
+      'running',
+      'interrupted',
+      'running',
+    ]);
   });
 });

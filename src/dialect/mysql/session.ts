@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
@@ -13,6 +14,9 @@ export class LockTimeout extends Error {
   }
 }
 
+/** How long an aborted run waits for the server to end its thread (it exits within two seconds). */
+const KILL_WAIT_MS = 1_000;
+
 /** The GET_LOCK name of a run lock key: server-wide names are at most 64 characters. */
 function lockName(key: string): string {
   return key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`;
@@ -21,17 +25,33 @@ function lockName(key: string): string {
 /** One MySQL or MariaDB connection through mysql2; DDL commits implicitly, so DDL stays outside transactions. */
 export class MysqlSession extends BaseSession implements Session {
   private lostConnection: Error | undefined;
+  /** Settled (rejected) by `abort`: mysql2 leaves a statement in flight pending when its connection is destroyed. */
+  private readonly aborted: Promise<never>;
+  private rejectAborted: (e: Error) => void = () => undefined;
+
+  /** The KILL of the aborted session's thread, under way (see `abort`). */
+  private killing: Promise<void> | undefined;
 
   private constructor(
     private readonly connection: mysql.Connection,
     trace: Trace | undefined,
+    /** How to open a second connection, to end this one's thread on the server (see `abort`). */
+    private readonly options: mysql.ConnectionOptions,
   ) {
     super(sqlBuilder('mysql2', {}), trace);
     connection.on('error', (e: Error) => (this.lostConnection = e));
+    this.aborted = new Promise<never>((_, reject) => (this.rejectAborted = reject));
+    this.aborted.catch(() => undefined);
+  }
+
+  /** A statement's result, or the abort's error as soon as the run is aborted (a lock wait ends there). */
+  private settled<T>(statement: Promise<T>): Promise<T> {
+    statement.catch(() => undefined); // its late failure, once the connection is destroyed, is no news
+    return Promise.race([statement, this.aborted]);
   }
 
   static async open(target: ServerConnection, trace?: Trace): Promise<MysqlSession> {
-    const connection = await mysql.createConnection({
+    const options: mysql.ConnectionOptions = {
       ...(target.host.startsWith('/') ? { socketPath: target.host } : { host: target.host, port: target.port ?? 3306 }),
       user: target.user,
       password: target.password,
@@ -43,8 +63,9 @@ export class MysqlSession extends BaseSession implements Session {
       supportBigNumbers: true,
       bigNumberStrings: true,
       multipleStatements: false,
-    });
-    const session = new MysqlSession(connection, trace);
+    };
+    const connection = await mysql.createConnection(options);
+    const session = new MysqlSession(connection, trace, options);
     try {
       await session.setUp();
     } catch (e) {
@@ -87,13 +108,13 @@ export class MysqlSession extends BaseSession implements Session {
 
   async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
     this.sending(sql);
-    const [rows] = await this.connection.query({ sql, rowsAsArray: true }, bindings);
+    const [rows] = await this.settled(this.connection.query({ sql, rowsAsArray: true }, bindings));
     return (Array.isArray(rows) ? rows : []) as unknown[][];
   }
 
   async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
     this.sending(sql);
-    const [rows] = await this.connection.query(sql, bindings);
+    const [rows] = await this.settled(this.connection.query(sql, bindings));
     return (Array.isArray(rows) ? rows : []) as T[];
   }
 
@@ -101,14 +122,14 @@ export class MysqlSession extends BaseSession implements Session {
   async write(template: string, bindings: readonly unknown[] = []): Promise<mysql.ResultSetHeader> {
     const compiled = this.compile(template, bindings);
     this.sending(compiled.sql);
-    const [result] = await this.connection.query(compiled.sql, compiled.bindings);
+    const [result] = await this.settled(this.connection.query(compiled.sql, compiled.bindings));
     return result as mysql.ResultSetHeader;
   }
 
   /** Runs a prepared statement: the values travel as they are (binary protocol), unescaped into SQL text. */
   async execute(sql: string, values: unknown[]): Promise<void> {
     this.sending(sql);
-    await this.connection.execute(sql, values as string[]);
+    await this.settled(this.connection.execute(sql, values as string[]));
   }
 
   async lockRun(key: string, timeoutMs: number): Promise<void> {
@@ -138,9 +159,26 @@ export class MysqlSession extends BaseSession implements Session {
     return describeMysqlError(error);
   }
 
+  /**
+   * Drops the connection. A server thread that waits for a lock does not notice its client gone
+   * until the wait ends (up to --lock-timeout), holding the run lock and its row locks meanwhile:
+   * a second connection ends the thread at once, which rolls its transaction back.
+   */
   abort(): void {
     this.lostConnection ??= new Error('aborted');
+    this.rejectAborted(this.lostConnection);
+    const thread = this.connection.threadId;
     this.connection.destroy();
+    this.killing ??= this.killThread(thread);
+  }
+
+  private async killThread(thread: number): Promise<void> {
+    const other = await mysql
+      .createConnection({ ...this.options, connectTimeout: KILL_WAIT_MS })
+      .catch(() => undefined);
+    if (!other) return;
+    await other.query('KILL CONNECTION ?', [thread]).catch(() => undefined);
+    await other.end().catch(() => other.destroy());
   }
 
   async begin(mode: TransactionMode): Promise<void> {
@@ -160,6 +198,7 @@ export class MysqlSession extends BaseSession implements Session {
   }
 
   async close(): Promise<void> {
+    if (this.killing) await Promise.race([this.killing, sleep(KILL_WAIT_MS, undefined, { ref: false })]);
     await this.connection.end().catch(() => this.connection.destroy());
     await this.knex.destroy();
   }

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
@@ -7,12 +9,18 @@ import { describePostgresError, SQLSTATE } from './errors.js';
 
 /** The first key of the tool's advisory locks; the second is a hash of schema and table. */
 const ADVISORY_CLASS = 0x57ec;
+/** The protocol's code of a CancelRequest. */
+const CANCEL_REQUEST_CODE = 80877102;
+/** How long an aborted run waits for its cancel request to be taken (it exits within two seconds). */
+const CANCEL_WAIT_MS = 1_000;
 
 /** One PostgreSQL connection through pg: transactional DDL, row locks, an advisory lock per run. */
 export class PostgresSession extends BaseSession implements Session {
   private lostConnection: Error | undefined;
   /** The statements sent so far, finished or not (see `send`). */
   private queue: Promise<void> = Promise.resolve();
+  /** The cancel request of an aborted run, under way (see `abort`). */
+  private cancelling: Promise<void> | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -126,9 +134,30 @@ export class PostgresSession extends BaseSession implements Session {
     return describePostgresError(error);
   }
 
+  /**
+   * Drops the connection. A backend that waits for a lock does not notice its client gone until
+   * the wait ends (up to --lock-timeout), holding the run lock and its row locks meanwhile: a
+   * cancel request (the protocol's own, as psql's Ctrl-C sends) ends the wait at once.
+   */
   abort(): void {
     this.lostConnection ??= new Error('aborted');
+    this.cancelling ??= this.cancelInFlight();
     void this.client.end().catch(() => undefined);
+  }
+
+  private cancelInFlight(): Promise<void> {
+    const c = this.client as unknown as { processID: number | null; secretKey: number | null };
+    const { host, port } = this.client;
+    if (c.processID === null || c.secretKey === null) return Promise.resolve();
+    const packet = Buffer.alloc(16);
+    [16, CANCEL_REQUEST_CODE, c.processID, c.secretKey].forEach((n, i) => packet.writeInt32BE(n, i * 4));
+    return new Promise((resolve) => {
+      const socket = host.startsWith('/') ? connect(`${host}/.s.PGSQL.${port}`) : connect(port, host);
+      const done = () => (socket.destroy(), resolve());
+      socket.setTimeout(CANCEL_WAIT_MS, done);
+      socket.on('error', done).on('close', done);
+      socket.on('connect', () => socket.end(packet));
+    });
   }
 
   async begin(mode: TransactionMode): Promise<void> {
@@ -154,6 +183,7 @@ export class PostgresSession extends BaseSession implements Session {
   }
 
   async close(): Promise<void> {
+    if (this.cancelling) await Promise.race([this.cancelling, sleep(CANCEL_WAIT_MS, undefined, { ref: false })]);
     await this.client.end().catch(() => undefined);
     await this.knex.destroy();
   }

@@ -10,11 +10,11 @@ import { SqliteWrites } from './writes.js';
 export { describeSqliteError } from './errors.js';
 
 /** Opens an existing SQLite file as an adapter; read-only mode is enforced by SQLite itself. */
-export function openSqlite(
+export async function openSqlite(
   file: string,
   options: { readOnly: boolean; busyTimeoutMs: number; trace?: Trace },
-): DialectAdapter {
-  const session = SqliteSession.open(file, options);
+): Promise<DialectAdapter> {
+  const session = await SqliteSession.open(file, options);
   const introspection = new SqliteIntrospection(session);
   return joinAdapter({
     capabilities: capabilitiesOf('sqlite'),

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { ToolError } from '../../errors.js';
 import type { Session } from '../adapter.js';
@@ -8,6 +9,13 @@ import type { Trace, TransactionMode } from '../types.js';
 import { describeSqliteError } from './errors.js';
 
 const HEADER = 'SQLite format 3\0';
+
+/**
+ * How long one statement waits for a busy file inside SQLite. better-sqlite3 waits synchronously,
+ * so the event loop (and with it SIGINT) is held for that long: longer waits are made of such
+ * slices, with the event loop running between them (see `whenFree`).
+ */
+const BUSY_SLICE_MS = 50;
 
 /** Checks that a path is an existing SQLite file before anything opens (and so creates) it. */
 function checkDatabaseFile(file: string): void {
@@ -41,27 +49,47 @@ export class SqliteSession extends BaseSession implements Session {
     readonly db: Database.Database,
     readonly file: string,
     trace: Trace | undefined,
+    /** How long a statement waits for a busy file in all (--lock-timeout). */
+    private readonly busyTimeoutMs: number,
   ) {
     super(sqlBuilder('better-sqlite3', { filename: ':memory:' }), trace);
   }
 
   /** Opens an existing database file; read-only mode is enforced by SQLite itself. */
-  static open(file: string, options: { readOnly: boolean; busyTimeoutMs: number; trace?: Trace }): SqliteSession {
+  static async open(
+    file: string,
+    options: { readOnly: boolean; busyTimeoutMs: number; trace?: Trace },
+  ): Promise<SqliteSession> {
     checkDatabaseFile(file);
-    let db: Database.Database;
+    let db: Database.Database | undefined;
     try {
-      db = new Database(file, {
-        readonly: options.readOnly,
-        fileMustExist: true,
-        timeout: Math.max(1, Math.round(options.busyTimeoutMs)),
-      });
-      db.prepare('SELECT count(*) FROM sqlite_master').get();
+      db = new Database(file, { readonly: options.readOnly, fileMustExist: true, timeout: BUSY_SLICE_MS });
+      const session = new SqliteSession(db, file, options.trace, Math.max(1, options.busyTimeoutMs));
+      await session.whenFree(() => db!.prepare('SELECT count(*) FROM sqlite_master').get());
       // better-sqlite3 turns foreign keys on; the controller's SQLAlchemy connections leave them off.
       db.pragma('foreign_keys = OFF');
+      return session;
     } catch (e) {
+      if (db?.open) db.close();
       throw new ToolError(`cannot open ${file}: ${describeSqliteError(e) ?? (e as Error).message}`);
     }
-    return new SqliteSession(db, file, options.trace);
+  }
+
+  /**
+   * Runs `fn`, again while the file is busy, for up to --lock-timeout in all. Between tries the
+   * event loop runs, so a signal is answered at once: its abort closes the file, and the next
+   * try fails for that.
+   */
+  private async whenFree<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (;;) {
+      try {
+        return fn();
+      } catch (e) {
+        if (!this.isLockTimeout(e) || Date.now() >= deadline) throw e;
+      }
+      await sleep(10);
+    }
   }
 
   /** Prepares a statement, noting it as sent. */
@@ -82,16 +110,25 @@ export class SqliteSession extends BaseSession implements Session {
   }
 
   async runNativeArrays(sql: string, bindings: unknown[]): Promise<unknown[][]> {
-    return this.statement(sql)
-      .raw(true)
-      .all(...bindings) as unknown[][];
+    this.trace(sql);
+    return this.whenFree(
+      () =>
+        this.db
+          .prepare(sql)
+          .raw(true)
+          .all(...bindings) as unknown[][],
+    );
   }
 
   async runNative<T>(sql: string, bindings: unknown[]): Promise<T[]> {
-    const statement = this.statement(sql);
-    if (statement.reader) return statement.all(...bindings) as T[];
-    statement.run(...bindings);
-    return [];
+    this.trace(sql);
+    return this.whenFree(() => {
+      // Preparing reads the schema, which a busy file can refuse too.
+      const statement = this.db.prepare(sql);
+      if (statement.reader) return statement.all(...bindings) as T[];
+      statement.run(...bindings);
+      return [];
+    });
   }
 
   isLockTimeout(error: unknown): boolean {
@@ -111,11 +148,16 @@ export class SqliteSession extends BaseSession implements Session {
   }
 
   async begin(mode: TransactionMode): Promise<void> {
-    this.exec(mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+    // BEGIN IMMEDIATE is where a writing run waits for the file (its run lock).
+    const sql = mode === 'write' ? 'BEGIN IMMEDIATE' : 'BEGIN';
+    this.trace(sql);
+    await this.whenFree(() => this.db.exec(sql));
   }
 
   async commit(): Promise<void> {
-    this.exec('COMMIT');
+    // A COMMIT refused as busy (readers still on the file) leaves the transaction open: try again.
+    this.trace('COMMIT');
+    await this.whenFree(() => this.db.exec('COMMIT'));
     this.committed = true;
   }
 
