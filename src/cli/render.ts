@@ -60,13 +60,19 @@ function summary(report: Report): string[] {
   return lines;
 }
 
+/** Orphans a terminal shows; the JSON report and the orphans file hold them all. */
+const ORPHANS_SHOWN = 20;
+
 function orphans(report: Report, c: ChalkInstance): string[] {
   if (report.orphans.length === 0) return [];
-  const rows = report.orphans.map((o) => [o.uid, o.version, o.name ?? '', o.reason, o.workflowId ?? 'NULL']);
+  const shown = report.orphans.slice(0, ORPHANS_SHOWN);
+  const rows = shown.map((o) => [o.uid, o.version, o.name ?? '', o.reason, o.workflowId ?? 'NULL']);
+  const more = report.orphans.length - shown.length;
   return [
     '',
     c.yellow.bold(`Orphans (${report.orphans.length}) — rows with no workflow to fold into:`),
     ...table(['uid', 'version', 'name', 'reason', 'workflow_id'], rows),
+    ...(more > 0 ? [`  … and ${more} more: see --json or --orphans-out`] : []),
   ];
 }
 

@@ -77,7 +77,7 @@ describeEachDialect('on a terminal', (dialect, need) => {
         const before = await stateDigest(db);
         // Batches of 20 workflows: the run plans and stages the first ones, then waits for wf-00000150.
         const holder = await lockWorkflowRow(db, 'wf-00000150');
-        const run = startOnTerminal(['--db', db.url, '--batch-size', '20', '--lock-timeout', '120']);
+        const run = startOnTerminal(['--db', db.url, '--yes', '--batch-size', '20', '--lock-timeout', '120']);
         let ended;
         try {
           await ending(run, () => sessionWaitingOn(db, holder));
@@ -110,7 +110,7 @@ describeEachDialect('on a terminal', (dialect, need) => {
         const log = join(dir(), 'busy.sql.log');
         const shell = await sqliteShellHolding(db.url);
         try {
-          const run = startOnTerminal(['--db', db.url, '--lock-timeout', '60'], { STEPCFG_SQL_LOG: log });
+          const run = startOnTerminal(['--db', db.url, '--yes', '--lock-timeout', '60'], { STEPCFG_SQL_LOG: log });
           await ending(run, () => logShows(log, /BEGIN IMMEDIATE/));
           const sent = Date.now();
           run.type('\x03');

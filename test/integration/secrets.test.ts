@@ -156,7 +156,7 @@ const CASES: Case[] = [
     name: 'usage: the URL given as the command',
     args: [pg('postgres', SECRET)],
     code: 2,
-    message: /unknown command given/,
+    message: /unknown command \(a URL\? the database goes with --db\)/,
   },
   {
     name: 'usage: an unknown flag',
