@@ -12,7 +12,7 @@ import { emitErrorJson, emitReport, errorLine, type OutStream, type Output } fro
 import { buildProgram, commandHasFlag, toolVersion, VERBS, type CliOptions, type Verb } from './program.js';
 import { startProgress } from './progress.js';
 import { sqlLog } from './sql-log.js';
-import { toRequest, type CliRequest } from './request.js';
+import { modeOf, toRequest, type CliRequest } from './request.js';
 
 /** The streams and environment the CLI talks to; tests pass their own. */
 export interface Io {
@@ -72,6 +72,11 @@ export async function main(io: Io): Promise<ExitCodeValue> {
 /** Parses the command line into a request; fills `parsed` as far as it gets, for the error report. */
 function parse(program: Command, split: Split, io: Io, parsed: Parsed): CliRequest {
   parsed.verb = split.verb;
+  // The mode an error report names, before the flags are checked.
+  parsed.mode = modeOf(split.verb, {
+    dryRun: split.rest.includes('--dry-run'),
+    rollback: split.rest.includes('--rollback'),
+  });
   program.parse(split.rest, { from: 'user' });
   const options = program.opts<CliOptions>();
   parsed.options = options;

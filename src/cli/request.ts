@@ -63,7 +63,8 @@ export function toRequest(
   };
 }
 
-function modeOf(command: Verb | undefined, o: CliOptions): Mode {
+/** The report's mode for a command (the forms without one: apply, or --dry-run / --rollback). */
+export function modeOf(command: Verb | undefined, o: Pick<CliOptions, 'rollback' | 'dryRun'>): Mode {
   if (command === 'status' || command === 'cleanup' || command === 'runs' || command === 'rollback') return command;
   if (command === 'plan') return 'dry-run';
   return o.rollback ? 'rollback' : o.dryRun ? 'dry-run' : 'apply';

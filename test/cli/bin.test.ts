@@ -131,6 +131,16 @@ describe('the installed command', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ reportVersion: 1, mode: 'apply', error: { exitCode: 1 } });
   });
 
+  it('with --json, a usage error is the JSON error object too, naming the command', async () => {
+    const flag = await runBin(['plan', '--db', 'x.db', '--bogus', '--json']);
+    expect(flag.code).toBe(2);
+    expect(JSON.parse(flag.stdout)).toMatchObject({ mode: 'dry-run', error: { exitCode: 2 } });
+    const url = await runBin(['rollback', '--db', 'oracle://u:Sekr3tPW@h/db', '--json']);
+    expect(url.code).toBe(2);
+    expect(JSON.parse(url.stdout)).toMatchObject({ mode: 'rollback', error: { exitCode: 2 } });
+    expect(url.stdout + url.stderr).not.toContain('Sekr3tPW');
+  });
+
   it('a blocked run exits 3, prints its report, and leaves the file byte for byte', async () => {
     const db: TestDatabase = await createTestDatabase('sqlite');
     try {
