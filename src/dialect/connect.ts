@@ -23,7 +23,7 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
   const from = target.source === '--db' ? '' : ` (from ${target.source})`;
   if (target.dialect === 'sqlite') {
     try {
-      return openSqlite(target.file, {
+      return await openSqlite(target.file, {
         readOnly: options.readOnly,
         busyTimeoutMs: options.timeoutMs,
         trace: options.trace,
