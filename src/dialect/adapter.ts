@@ -16,21 +16,8 @@ import type {
   WriteCount,
 } from './types.js';
 
-export type {
-  ColumnInfo,
-  ForeignKeyRef,
-  KeepGuard,
-  KeptTable,
-  SelectItem,
-  SpecWrite,
-  StageCounts,
-  StagedSpec,
-  StageTarget,
-  Statement,
-  TableRef,
-  TransactionMode,
-  WriteCount,
-} from './types.js';
+// Callers import the seam's types from here, beside the interfaces that use them.
+export type * from './types.js';
 export { qualified } from './types.js';
 export type { Capabilities } from './capabilities.js';
 
