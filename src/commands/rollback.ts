@@ -188,7 +188,10 @@ async function restoreAndRecord(ctx: Context, run: RunRecord, todo: Returning[])
   const done = summaryOf(run, { ...found, ...tables }, `run ${run.id} rolled back`);
   const options = JSON.stringify({ run: run.id, force: ctx.req.force });
   const { stepTable, workflowTable } = run;
-  const summary = JSON.stringify(done);
+  // The run record keeps the counts; the rows restored and drifted (one per workflow row) are the
+  // report's, and would overflow a TEXT column (64 KB on MySQL/MariaDB) at a few thousand rows.
+  const { workflows: _rows, drifted, ...counts } = done;
+  const summary = JSON.stringify({ ...counts, drifted: drifted.length });
   await book.saveRun(runRecord(ctx, { status: 'done', finishedAt, stepTable, workflowTable, options, summary }));
   await adapter.commit();
   return result(ctx, emptyPlan(), 'done', ExitCode.ok, { rollback: done });
