@@ -5,6 +5,8 @@ import type {
   ForeignKeyRef,
   KeepGuard,
   KeptTable,
+  OrderedScan,
+  OrderedScanRequest,
   SelectItem,
   SpecWrite,
   StageCounts,
@@ -87,6 +89,14 @@ export interface ReadSql {
    * `FOR UPDATE` (where `rowLocks`).
    */
   keyLookup(select: SelectItem[], table: TableRef, columns: ColumnInfo[], keys: string[][], lock: boolean): Statement;
+  /**
+   * Reads every step row in `workflow_id` order, joined with the workflow rows, in one pass
+   * through the table instead of lookups by key, where the database can do that better
+   * (SQLite: its sorter, on a second thread). Undefined where it cannot (then the run looks up).
+   * The run must not have changed either table in its transaction: the reading may see the
+   * database from another connection.
+   */
+  orderedScan?(request: OrderedScanRequest): Promise<OrderedScan | undefined>;
 }
 
 /** The tool's own writes: the staged specs of an apply, spec updates, and its tables. */

@@ -63,6 +63,7 @@ function readMembers(r: ReadSql): ReadSql {
     asJsonBytes: r.asJsonBytes?.bind(r),
     selectList: r.selectList.bind(r),
     keyLookup: r.keyLookup.bind(r),
+    orderedScan: r.orderedScan?.bind(r),
   };
 }
 

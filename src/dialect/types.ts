@@ -107,3 +107,33 @@ export interface ForeignKeyRef {
   table: string;
   constraint: string;
 }
+
+/** What an ordered scan reads: the step rows and the workflow rows, as the select items say. */
+export interface OrderedScanRequest {
+  step: TableRef;
+  workflow: TableRef;
+  stepSelect: SelectItem[];
+  workflowSelect: SelectItem[];
+  /** Groups per batch (fewer where their rows are many). */
+  batchGroups: number;
+}
+
+/** The step rows of one `workflow_id` (or of none), with the rows of the workflow of that uid. */
+export interface RowGroup {
+  /** Values in `workflowSelect` order. */
+  workflows: unknown[][];
+  /** Values in `stepSelect` order; an empty or NULL `workflow_id` makes a group of its own. */
+  steps: unknown[][];
+}
+
+/**
+ * Every step row, grouped by exact `workflow_id` in code-point order, each group with its
+ * workflow's rows, all read in one snapshot of the database (see `ReadSql.orderedScan`).
+ */
+export interface OrderedScan {
+  /** The step table's rows in that snapshot. */
+  readonly steps: number;
+  batches(): AsyncIterable<RowGroup[]>;
+  /** Stops the reading if it is still going, and lets the file go. */
+  close(): Promise<void>;
+}

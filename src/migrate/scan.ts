@@ -2,6 +2,7 @@ import { GroupPlanner } from '../core/fold.js';
 import { compareCodePoints } from '../core/code-points.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
+import { planInOrder } from './ordered-pass.js';
 import { toOrphan, type Store } from './store.js';
 import { SpillingWorkflowList } from './workflow-list.js';
 
@@ -139,6 +140,8 @@ class SentInOrder {
  * each group is planned by the pure core. Holds one batch of rows (and the keys) at a time.
  */
 export async function scanPlan(store: Store, planOptions: PlanOptions, options: ScanOptions): Promise<Plan> {
+  const ordered = await store.orderedGroups(options.batchSize);
+  if (ordered) return planInOrder(ordered, partsOf(planOptions, options), options);
   const total = await store.countSteps();
   const versions = await workflowVersions(store);
   const pass = new PlanningPass(store, planOptions, options, versions, await stepParents(store, versions));
@@ -148,10 +151,21 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
   return pass.finish(total);
 }
 
+/**
+ * The plan being built, and the planner of each group: spec texts only for the pass that writes
+ * them, items in order also for a listed report.
+ */
+function partsOf(planOptions: PlanOptions, options: ScanOptions): { builder: PlanBuilder; planner: GroupPlanner } {
+  const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
+  return {
+    builder: new PlanBuilder(planOptions, new SpillingWorkflowList()),
+    planner: new GroupPlanner(planOptions.onConflict, detail),
+  };
+}
+
 /** The state of one pass: the keys read up front, the plan being built, the reads and writes in flight. */
 class PlanningPass {
   private readonly builder: PlanBuilder;
-  /** Plans each group: spec texts only for the pass that writes them, items in order also for a listed report. */
   private readonly planner: GroupPlanner;
   /** Ids the collation folded into another, met in the dangling pass (see `planDangling`). */
   private readonly handled = new Set<string>();
@@ -166,9 +180,7 @@ class PlanningPass {
     private readonly versions: Map<string, string | string[]>,
     private readonly ids: { parents: string[]; dangling: string[] },
   ) {
-    this.builder = new PlanBuilder(planOptions, new SpillingWorkflowList());
-    const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
-    this.planner = new GroupPlanner(planOptions.onConflict, detail);
+    ({ builder: this.builder, planner: this.planner } = partsOf(planOptions, options));
     this.wire = new SentInOrder(store.adapter.readAhead);
   }
 

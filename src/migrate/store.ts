@@ -1,4 +1,12 @@
-import type { ColumnInfo, DialectAdapter, SelectItem, SpecWrite, Statement, TableRef } from '../dialect/adapter.js';
+import type {
+  ColumnInfo,
+  DialectAdapter,
+  OrderedScan,
+  SelectItem,
+  SpecWrite,
+  Statement,
+  TableRef,
+} from '../dialect/adapter.js';
 import { qualified } from '../dialect/adapter.js';
 import type { Orphan, StepRow, WorkflowRow } from '../core/types.js';
 import { expectWritten } from './write-checks.js';
@@ -105,6 +113,42 @@ export class Store {
     return rows.map((r) => ({ uid: String(r.uid), version: text(r.version) ?? '' }));
   }
 
+  /**
+   * Every step row grouped by exact `workflow_id` with its workflow's rows, in one pass (see
+   * `DialectAdapter.orderedScan`); undefined where the database reads better by key.
+   */
+  async orderedGroups(batchGroups: number): Promise<OrderedGroups | undefined> {
+    const scan = await this.adapter.orderedScan?.({
+      step: this.step,
+      workflow: this.workflow,
+      stepSelect: this.stepSelect,
+      workflowSelect: this.workflowSelect(),
+      batchGroups,
+    });
+    if (!scan) return undefined;
+    const toWorkflow = (r: unknown[]) => this.toWorkflowRow(r);
+    const toStep = (r: unknown[]) => this.toStepRow(r);
+    return {
+      steps: scan.steps,
+      async *batches() {
+        for await (const groups of scan.batches()) {
+          yield groups.map((g) => ({ workflows: g.workflows.map(toWorkflow), steps: g.steps.map(toStep) }));
+        }
+      },
+      close: () => scan.close(),
+    };
+  }
+
+  private workflowSelect(): SelectItem[] {
+    const version = item(this.workflowHasVersion ? 'version' : null, 'version');
+    return [item('uid', 'uid'), version, item('name', 'name'), item('spec', 'spec', 'json')];
+  }
+
+  /** A workflow row from its values in the order of `workflowSelect`. */
+  private toWorkflowRow(r: unknown[]): WorkflowRow {
+    return { uid: String(r[0]), version: text(r[1]) ?? '', name: String(r[2]), ...jsonText(r[3]) };
+  }
+
   /** The distinct non-empty `workflow_id` values of the step table (read from its index). */
   async stepWorkflowIds(): Promise<string[]> {
     const rows = await this.adapter.query<{ id: unknown }>(
@@ -147,11 +191,10 @@ export class Store {
    * to a full scan (and, locking, locks every row it scans).
    */
   async workflowsByKeys(keys: { uid: string; version: string }[], lock: boolean): Promise<WorkflowRow[]> {
-    const version = item(this.workflowHasVersion ? 'version' : null, 'version');
     const rows: Record<string, unknown>[] = [];
     for (let i = 0; i < keys.length; i += KEYS_PER_LOOKUP) {
       const key = Store.keyed(keys.slice(i, i + KEYS_PER_LOOKUP), this.workflowHasVersion);
-      const list = [item('uid', 'uid'), version, item('name', 'name'), item('spec', 'spec', 'json')];
+      const list = this.workflowSelect();
       for (const row of await this.queryLookup(
         this.lookup(list, this.workflow, this.workflowColumns, key.names, key.values, lock),
       ))
@@ -270,6 +313,13 @@ export class Store {
     const counts = await this.adapter.updateSpecs(this.workflow, this.workflowSpecType, this.workflowHasVersion, rows);
     for (const c of counts) expectWritten(c.given, [c.written]);
   }
+}
+
+/** Step rows grouped with their workflow's rows (see `Store.orderedGroups`). */
+export interface OrderedGroups {
+  readonly steps: OrderedScan['steps'];
+  batches(): AsyncIterable<{ workflows: WorkflowRow[]; steps: StepRow[] }[]>;
+  close(): Promise<void>;
 }
 
 /** A step row exported whole: every column as stored text, and its label rows. */

@@ -5,7 +5,7 @@ import { ToolError } from '../../errors.js';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
 import { sqlBuilder } from '../sql.js';
-import type { Trace, TransactionMode } from '../types.js';
+import type { OrderedScan, Trace, TransactionMode } from '../types.js';
 import { describeSqliteError } from './errors.js';
 
 const HEADER = 'SQLite format 3\0';
@@ -45,12 +45,15 @@ function checkDatabaseFile(file: string): void {
  * also the run lock, so there is no `lockRun`.
  */
 export class SqliteSession extends BaseSession implements Session {
+  /** Ordered scans reading the file on threads of their own: stopped with the run. */
+  readonly scans = new Set<OrderedScan>();
+
   private constructor(
     readonly db: Database.Database,
     readonly file: string,
     trace: Trace | undefined,
     /** How long a statement waits for a busy file in all (--lock-timeout). */
-    private readonly busyTimeoutMs: number,
+    readonly busyTimeoutMs: number,
   ) {
     super(sqlBuilder('better-sqlite3', { filename: ':memory:' }), trace);
   }
@@ -140,6 +143,7 @@ export class SqliteSession extends BaseSession implements Session {
   }
 
   abort(): void {
+    for (const scan of this.scans) void scan.close();
     try {
       if (this.db.open) this.db.close(); // an open transaction is rolled back (its journal undone)
     } catch {
