@@ -58,7 +58,7 @@ and the tool's start-up against \`node -e 0\`; prints a Markdown table with the 
   --sizes N,N,…          step rows per database (default 100000,1000000)
   --reps N               repetitions per size (default 3); medians are reported
   --databases LIST       sqlite,postgres,mysql (default all; a server that is unreachable is skipped)
-  --out FILE             also write the Markdown (machine line, table, targets) to FILE
+  --out FILE             also write the Markdown (machine line, table, targets, start-up) to FILE
   --update-readme        replace the text between ${TABLE_START} and ${TABLE_END} in ${TABLE_FILE}
   --help                 this text
 
@@ -96,7 +96,7 @@ await runMain('bench', async () => {
   const verifyAt = smallest <= VERIFY_MAX ? smallest : undefined;
   if (verifyAt === undefined)
     console.log(
-      `(floors are checked against the tool at the smallest size when it is ≤ ${VERIFY_MAX}: not in this run)`,
+      `(floors and peer are checked against the tool at the smallest size when it is ≤ ${VERIFY_MAX}: not in this run)`,
     );
 
   const results: Result[] = [];
@@ -133,7 +133,7 @@ interface RepRun {
   result: Result;
   times: Partial<Rep>;
   states: { tool?: State; floor1?: State; floor2?: State; peer?: Rows };
-  /** Whether this repetition checks the floors' results against the tool's. */
+  /** Whether this repetition checks the floors' and the peer's results against the tool's. */
   check: boolean;
   prefix: string;
 }

@@ -18,10 +18,14 @@ const RATIOS: Array<{ label: string; of: keyof Rep; to: keyof Rep }> = [
   { label: 'rollback/floor1', of: 'rollback', to: 'floor1' },
 ];
 
-/** One line: every measurement's seconds, then the ratios. */
+/** One line: every measurement's seconds, then the ratios (a measurement not made is left out). */
 export function repLine(rep: Rep): string {
-  const measured = MEASURES.map(([key, label]) => `${label} ${secs(rep[key])} s`).join(', ');
-  const ratios = RATIOS.map((r) => `${r.label} ${times(rep[r.of] / rep[r.to])}`).join(', ');
+  const measured = MEASURES.filter(([key]) => Number.isFinite(rep[key]))
+    .map(([key, label]) => `${label} ${secs(rep[key])} s`)
+    .join(', ');
+  const ratios = RATIOS.filter((r) => Number.isFinite(rep[r.of] / rep[r.to]))
+    .map((r) => `${r.label} ${times(rep[r.of] / rep[r.to])}`)
+    .join(', ');
   return `${measured} | ${ratios}`;
 }
 
