@@ -2,7 +2,7 @@
  * Verification that a floor does the tool's work: the workflow table after floor 1 against the workflow
  * table after the tool's apply (every row's spec parsed and deep-equal, object key order aside), and the
  * floor's backups against the tool's (`stepcfg_migrate_spec_backups`: the same (uid, version, original
- * spec text) set).
+ * spec text) set). The naive peer keeps no backup: only its workflow specs are compared.
  */
 import type { Dialect } from '../../test/support/databases.js';
 import { BenchError } from './cleanup.js';
@@ -32,7 +32,8 @@ const key = (uid: string, version: string): string => `${uid}\u0000${version}`;
 const showKey = (k: string): string =>
   `(uid ${JSON.stringify(k.split('\u0000')[0])}, version ${JSON.stringify(k.split('\u0000')[1])})`;
 
-async function workflowSpecs(session: Session, dialect: Dialect): Promise<Rows> {
+/** Every workflow row's spec as stored text. */
+export async function workflowSpecs(session: Session, dialect: Dialect): Promise<Rows> {
   return readRows(session, `SELECT uid, version, ${text(dialect, 'spec')} AS spec FROM workflow`);
 }
 
@@ -91,27 +92,42 @@ export function compareStates(
   b: State,
   names: [string, string] = ['the tool', 'floor 1'],
 ): void {
+  compareSpecs(dialect, a.specs, b.specs, names);
   const [nameA, nameB] = names;
-  const fail = (message: string): never => {
-    throw new BenchError(`verification failed on ${dialect}: ${message}`);
-  };
-  const width = Math.max(nameA.length, nameB.length) + 1;
-  const both = (x: string | null, y: string | null) =>
-    `\n  ${`${nameA}:`.padEnd(width)} ${clip(x)}\n  ${`${nameB}:`.padEnd(width)} ${clip(y)}`;
-  for (const [k, specA] of a.specs) {
-    if (!b.specs.has(k)) fail(`workflow row ${showKey(k)} is missing after ${nameB}`);
-    const specB = b.specs.get(k)!;
-    const difference = firstDifference(parse(specA), parse(specB), '$', names);
-    if (difference !== null) fail(`the spec of workflow row ${showKey(k)} differs: ${difference}${both(specA, specB)}`);
-  }
-  for (const k of b.specs.keys()) if (!a.specs.has(k)) fail(`workflow row ${showKey(k)} exists only after ${nameB}`);
+  const fail = failure(dialect);
   if (a.backups.size !== b.backups.size)
     fail(`${nameA} backed up ${a.backups.size} workflow rows, ${nameB} ${b.backups.size}`);
   for (const [k, original] of a.backups) {
     if (!b.backups.has(k)) fail(`${nameA} backed up workflow row ${showKey(k)}, ${nameB} did not`);
     if (b.backups.get(k) !== original)
-      fail(`the backup of workflow row ${showKey(k)} differs${both(original, b.backups.get(k)!)}`);
+      fail(`the backup of workflow row ${showKey(k)} differs${both(names, original, b.backups.get(k)!)}`);
   }
+}
+
+/** Throws a BenchError naming a workflow row only on one side or the first spec whose parsed value differs. */
+export function compareSpecs(dialect: Dialect, a: Rows, b: Rows, names: [string, string]): void {
+  const nameB = names[1];
+  const fail = failure(dialect);
+  for (const [k, specA] of a) {
+    if (!b.has(k)) fail(`workflow row ${showKey(k)} is missing after ${nameB}`);
+    const specB = b.get(k)!;
+    const difference = firstDifference(parse(specA), parse(specB), '$', names);
+    if (difference !== null)
+      fail(`the spec of workflow row ${showKey(k)} differs: ${difference}${both(names, specA, specB)}`);
+  }
+  for (const k of b.keys()) if (!a.has(k)) fail(`workflow row ${showKey(k)} exists only after ${nameB}`);
+}
+
+const failure =
+  (dialect: Dialect) =>
+  (message: string): never => {
+    throw new BenchError(`verification failed on ${dialect}: ${message}`);
+  };
+
+/** Both sides' texts, one under the other, each after its name. */
+function both(names: [string, string], x: string | null, y: string | null): string {
+  const width = Math.max(names[0].length, names[1].length) + 1;
+  return `\n  ${`${names[0]}:`.padEnd(width)} ${clip(x)}\n  ${`${names[1]}:`.padEnd(width)} ${clip(y)}`;
 }
 
 function parse(spec: string | null): unknown {
