@@ -24,10 +24,13 @@ const AHEAD = 4;
  * tsx instead: the thread then registers tsx's loader before it loads the TypeScript module.
  */
 function startWorker(workerData: ScanJob): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), { workerData });
+  // The reader's garbage is rows on their way out: a small young generation collects it as
+  // cheaply, and keeps the thread's memory to a few megabytes.
+  const options = { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), options);
   const source = JSON.stringify(new URL('./scan-worker.ts', import.meta.url).href);
   const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { ...options, eval: true });
 }
 
 /**

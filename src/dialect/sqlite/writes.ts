@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import type { BulkWrites } from '../adapter.js';
 import { BACKUP_INSERT_COLUMNS, BaseWrites, stageColumnsOf } from '../base-writes.js';
-import { STAGE_TABLE } from '../own-tables.js';
+import { STAGE_COLUMNS, STAGE_TABLE } from '../own-tables.js';
 import { chunks } from '../sql.js';
 import {
   qualified,
@@ -35,8 +35,16 @@ export class SqliteWrites extends BaseWrites<SqliteSession> implements BulkWrite
     this.session.exec(`CREATE TEMP TABLE ${STAGE_TABLE} (${stageColumnsOf('TEXT')})`);
   }
 
+  /**
+   * One prepared single-row INSERT run for each row: SQLite is in this process, so a row costs no
+   * round trip, and a statement of a thousand rows would cost more to build and parse than to run.
+   */
   async stage(rows: StagedSpec[]): Promise<void> {
-    await this.insertStaged(`temp.${STAGE_TABLE}`, rows);
+    if (rows.length === 0) return;
+    const insert = this.session.statement(
+      `INSERT INTO temp.${STAGE_TABLE} (${STAGE_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?)`,
+    );
+    for (const r of rows) insert.run(r.uid, r.version, r.spec, r.hash);
   }
 
   async writeStage(t: StageTarget): Promise<StageCounts> {
