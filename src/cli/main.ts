@@ -108,17 +108,20 @@ function confirmationOf(request: CliRequest, options: CliOptions, io: Io): RunRe
 
 /** Runs the request with the progress line on stderr (not with --quiet) and the operator's confirmation. */
 async function run(request: CliRequest, options: CliOptions, io: Io, out: Output): Promise<RunResult> {
+  // A refusal before connecting comes before the progress line: a line left spinning after the
+  // error would keep the process from ever ending.
+  const confirmation = confirmationOf(request, options, io);
   const progress = options.quiet ? undefined : await startProgress(io.stderr, !out.noColor);
-  const full: RunRequest = {
-    ...request,
-    confirmation: confirmationOf(request, options, io),
-    confirm: confirmer(io, out, () => progress?.stop()),
-    origin: { host: hostname(), pid: process.pid, alive: processAlive },
-    signal: io.signal,
-    progress: progress?.update,
-    trace: sqlLog(io.env.STEPCFG_SQL_LOG),
-  };
   try {
+    const full: RunRequest = {
+      ...request,
+      confirmation,
+      confirm: confirmer(io, out, () => progress?.stop()),
+      origin: { host: hostname(), pid: process.pid, alive: processAlive },
+      signal: io.signal,
+      progress: progress?.update,
+      trace: sqlLog(io.env.STEPCFG_SQL_LOG),
+    };
     // The commands, the migration and the database layer load here, not for --help or a usage error.
     const { runMigration } = await import('../commands/dispatch.js');
     return await runMigration(full);
