@@ -7,7 +7,7 @@ import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'fixtures/**', 'demo/**'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'fixtures/**', 'demo/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

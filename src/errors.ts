@@ -26,6 +26,14 @@ export class ToolError extends Error {
   }
 }
 
+/** A run stopped by a signal: its connection was dropped, so the database rolled it back. */
+export class Interrupted extends Error {
+  /** Whether part of the run had already committed (MySQL: a fold before its drop; a rollback's tables). */
+  constructor(readonly afterCommit = false) {
+    super('interrupted');
+  }
+}
+
 /** A usage error (exit 2): bad flags, bad URL, bad names. */
 export function usageError(message: string): ToolError {
   return new ToolError(message, ExitCode.usage);

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import type { Report } from '../migrate/report.js';
 import { chalkFor, type Output } from './output.js';
 import { renderHuman } from './render.js';
@@ -19,6 +18,8 @@ export function confirmer(io: Asker, out: Output, beforeAsking: () => void) {
     if (!io.stdin) return false;
     beforeAsking();
     out.stderr.write(renderHuman(preview, { verbose: false, chalk: chalkFor(out, out.stderr), verdict: false }));
+    // readline is loaded only when a question is asked.
+    const { createInterface } = await import('node:readline/promises');
     const rl = createInterface({ input: io.stdin, output: out.stderr });
     // readline reads the terminal raw, so Ctrl-C arrives as a key, not as SIGINT: it is turned
     // back into the signal, which the run answers as it does anywhere else (rollback, exit 130).

@@ -2,9 +2,8 @@ import { hostname } from 'node:os';
 import { CommanderError, type Command } from 'commander';
 import { splitCommand, type Split } from './argv.js';
 import type { RunRequest, RunResult } from '../commands/context.js';
-import { Interrupted, runMigration } from '../commands/dispatch.js';
 import { redact } from '../config/db-url.js';
-import { ExitCode, NOTHING_WRITTEN, ToolError, usageError, type ExitCodeValue } from '../errors.js';
+import { ExitCode, Interrupted, NOTHING_WRITTEN, ToolError, usageError, type ExitCodeValue } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import { removeSpillFiles } from '../migrate/workflow-list.js';
 import { confirmer } from './confirm.js';
@@ -109,17 +108,22 @@ function confirmationOf(request: CliRequest, options: CliOptions, io: Io): RunRe
 
 /** Runs the request with the progress line on stderr (not with --quiet) and the operator's confirmation. */
 async function run(request: CliRequest, options: CliOptions, io: Io, out: Output): Promise<RunResult> {
-  const progress = options.quiet ? undefined : startProgress(io.stderr, !out.noColor);
-  const full: RunRequest = {
-    ...request,
-    confirmation: confirmationOf(request, options, io),
-    confirm: confirmer(io, out, () => progress?.stop()),
-    origin: { host: hostname(), pid: process.pid, alive: processAlive },
-    signal: io.signal,
-    progress: progress?.update,
-    trace: sqlLog(io.env.STEPCFG_SQL_LOG),
-  };
+  // A refusal before connecting comes before the progress line: a line left spinning after the
+  // error would keep the process from ever ending.
+  const confirmation = confirmationOf(request, options, io);
+  const progress = options.quiet ? undefined : await startProgress(io.stderr, !out.noColor);
   try {
+    const full: RunRequest = {
+      ...request,
+      confirmation,
+      confirm: confirmer(io, out, () => progress?.stop()),
+      origin: { host: hostname(), pid: process.pid, alive: processAlive },
+      signal: io.signal,
+      progress: progress?.update,
+      trace: sqlLog(io.env.STEPCFG_SQL_LOG),
+    };
+    // The commands, the migration and the database layer load here, not for --help or a usage error.
+    const { runMigration } = await import('../commands/dispatch.js');
     return await runMigration(full);
   } finally {
     progress?.stop();

@@ -1,4 +1,3 @@
-import ora from 'ora';
 import type { Progress } from '../migrate/scan.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
@@ -27,13 +26,17 @@ export function describeProgress(p: Progress, secondsInPhase: number): string {
   return parts.join(' · ');
 }
 
-/** A progress display on a TTY (ora, on stderr); absent off a TTY, so logs stay clean. */
-export function startProgress(
+/**
+ * A progress display on a TTY (ora, on stderr); absent off a TTY, so logs stay clean. ora is
+ * loaded only here: a run without the display does not wait for it to load.
+ */
+export async function startProgress(
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
   color: boolean,
-): { update: (p: Progress) => void; stop: () => void } | undefined {
+): Promise<{ update: (p: Progress) => void; stop: () => void } | undefined> {
   // A terminal without a width (a bare pty) cannot redraw a line: stay quiet there too.
   if (!stream.isTTY || !stream.columns) return undefined;
+  const { default: ora } = await import('ora');
   const spinner = ora({ stream, color: color ? 'cyan' : false, discardStdin: false, text: 'connecting' }).start();
   let phase: Progress['phase'] | undefined;
   let phaseStarted = Date.now();

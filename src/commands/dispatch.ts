@@ -1,33 +1,22 @@
 import { rmSync } from 'node:fs';
 import { redact } from '../config/db-url.js';
 import { openAdapter, secretsOf } from '../dialect/connect.js';
-import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
+import { ExitCode, Interrupted, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
-import { apply } from './apply.js';
-import { cleanup } from './cleanup.js';
 import { writing, type RunRequest, type RunResult, type Session } from './context.js';
-import { plan } from './plan.js';
-import { rollback } from './rollback.js';
 import { lockedError, takeRunLock } from './run-lock.js';
-import { runs } from './runs.js';
-import { status } from './status.js';
 
-const COMMANDS: Record<Mode, (session: Session) => Promise<RunResult>> = {
-  apply,
-  'dry-run': plan,
-  status,
-  rollback,
-  cleanup,
-  runs,
+type Command = (session: Session) => Promise<RunResult>;
+
+/** Each command's module, loaded when that command runs (a status does not load the rollback's). */
+const COMMANDS: Record<Mode, () => Promise<Command>> = {
+  apply: async () => (await import('./apply.js')).apply,
+  'dry-run': async () => (await import('./plan.js')).plan,
+  status: async () => (await import('./status.js')).status,
+  rollback: async () => (await import('./rollback.js')).rollback,
+  cleanup: async () => (await import('./cleanup.js')).cleanup,
+  runs: async () => (await import('./runs.js')).runs,
 };
-
-/** A run stopped by a signal: its connection was dropped, so the database rolled it back. */
-export class Interrupted extends Error {
-  /** Whether part of the run had already committed (MySQL: a fold before its drop; a rollback's tables). */
-  constructor(readonly afterCommit = false) {
-    super('interrupted');
-  }
-}
 
 /**
  * Runs one command against the database: opens the connection, takes the run lock for a command
@@ -37,6 +26,7 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
   const writes = writing(req);
   const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
   const options = { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label, trace: req.trace };
+  const command = await COMMANDS[req.mode]();
   const adapter = await openAdapter(req.target, options);
   const session: Session = { req, adapter, outputs: [] };
   const abort = () => adapter.abort();
@@ -45,7 +35,7 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
     // A signal that came while the connection opened is answered as one that comes later.
     if (req.signal?.aborted) abort();
     if (writes) await takeRunLock(session);
-    const done = await COMMANDS[req.mode](session);
+    const done = await command(session);
     if (done.exitCode !== ExitCode.ok) removeOutputs(session);
     return done;
   } catch (e) {

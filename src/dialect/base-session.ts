@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import { expandArrays } from './sql.js';
+import { expandArrays, type NativeStatement, type SqlForm } from './sql.js';
 import type { Trace } from './types.js';
 
 /**
- * What every session shares: SQL built through knex and run on one raw connection. The other
- * parts of an adapter (introspection, reads, writes) send their statements through it.
+ * What every session shares: SQL built in the dialect's form (see `SqlForm`) and run on one raw
+ * connection. The other parts of an adapter (introspection, reads, writes) send their statements through it.
  */
 export abstract class BaseSession {
   committed = false;
@@ -12,7 +12,7 @@ export abstract class BaseSession {
   statementChars = 4 << 20;
 
   protected constructor(
-    readonly knex: Knex,
+    readonly sql: SqlForm,
     private readonly tracer: Trace | undefined,
   ) {}
 
@@ -22,18 +22,14 @@ export abstract class BaseSession {
   }
 
   /** Compiles a knex raw template into the driver's own SQL and bindings. */
-  compile(template: string, bindings: readonly unknown[] = []): { sql: string; bindings: unknown[] } {
+  compile(template: string, bindings: readonly unknown[] = []): NativeStatement {
     const expanded = expandArrays(template, bindings);
-    const native = this.knex
-      .raw(expanded.template, expanded.bindings as Knex.RawBinding[])
-      .toSQL()
-      .toNative();
-    return { sql: native.sql, bindings: [...native.bindings] };
+    return this.sql.compile(expanded.template, expanded.bindings);
   }
 
   /** Quotes one identifier (or `schema.table`) for this dialect. */
   quote(identifier: string): string {
-    return this.knex.raw('??', [identifier]).toQuery();
+    return this.sql.quote(identifier);
   }
 
   /** Runs SQL already in the driver's own form. */
@@ -52,9 +48,9 @@ export abstract class BaseSession {
   }
 
   /** Runs the statements of a knex schema builder (CREATE TABLE, DROP TABLE) one by one. */
-  async runSchema(builder: Knex.SchemaBuilder): Promise<void> {
-    for (const statement of builder.toSQL()) {
-      await this.runNative(statement.sql, [...(statement.bindings ?? [])]);
+  async runSchema(build: (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder): Promise<void> {
+    for (const statement of await this.sql.schemaStatements(build)) {
+      await this.runNative(statement.sql, statement.bindings);
     }
   }
 }

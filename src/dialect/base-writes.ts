@@ -44,14 +44,15 @@ export abstract class BaseWrites<S extends BaseSession> {
   }
 
   async dropTable(ref: TableRef): Promise<void> {
-    await this.session.runSchema(this.schema(ref).dropTableIfExists(ref.table));
+    await this.session.runSchema((schema) => within(schema, ref).dropTableIfExists(ref.table));
   }
 
   async createTable(ref: TableRef, build: (t: Knex.CreateTableBuilder) => void): Promise<void> {
-    await this.session.runSchema(this.schema(ref).createTable(ref.table, build));
+    await this.session.runSchema((schema) => within(schema, ref).createTable(ref.table, build));
   }
+}
 
-  private schema(ref: TableRef): Knex.SchemaBuilder {
-    return ref.schema ? this.session.knex.schema.withSchema(ref.schema) : this.session.knex.schema;
-  }
+/** The schema builder in the table's schema, where it names one. */
+function within(schema: Knex.SchemaBuilder, ref: TableRef): Knex.SchemaBuilder {
+  return ref.schema ? schema.withSchema(ref.schema) : schema;
 }

@@ -1,9 +1,6 @@
 import { redact, type DatabaseTarget } from '../config/db-url.js';
 import { ToolError } from '../errors.js';
 import type { DialectAdapter } from './adapter.js';
-import { describeMysqlError, openMysql } from './mysql/index.js';
-import { describePostgresError, openPostgres } from './postgres/index.js';
-import { openSqlite } from './sqlite/index.js';
 import type { Trace } from './types.js';
 
 /** How to open a database: the mode, the waits, and who is asking. */
@@ -21,7 +18,10 @@ export interface OpenOptions {
 export async function openAdapter(target: DatabaseTarget, options: OpenOptions): Promise<DialectAdapter> {
   // A URL the operator did not type: the error says where it came from.
   const from = target.source === '--db' ? '' : ` (from ${target.source})`;
+  // Each dialect (its driver, and knex where it builds SQL) is loaded only when it is opened: a run
+  // on SQLite does not wait for the PostgreSQL and MySQL drivers to load, nor the reverse.
   if (target.dialect === 'sqlite') {
+    const { openSqlite } = await import('./sqlite/index.js');
     try {
       return await openSqlite(target.file, {
         readOnly: options.readOnly,
@@ -35,7 +35,9 @@ export async function openAdapter(target: DatabaseTarget, options: OpenOptions):
   }
   const server = { ...target, connectTimeoutMs: options.timeoutMs, label: options.label };
   const [open, describe] =
-    target.dialect === 'postgres' ? [openPostgres, describePostgresError] : [openMysql, describeMysqlError];
+    target.dialect === 'postgres'
+      ? await import('./postgres/index.js').then((m) => [m.openPostgres, m.describePostgresError] as const)
+      : await import('./mysql/index.js').then((m) => [m.openMysql, m.describeMysqlError] as const);
   try {
     return await open(server, options.trace);
   } catch (e) {

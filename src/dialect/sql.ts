@@ -1,11 +1,24 @@
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 
-/** The knex instance used only to build SQL for a dialect (quoting, placeholders). */
-export function sqlBuilder(
-  client: 'better-sqlite3' | 'pg' | 'mysql2',
-  connection: Knex.StaticConnectionConfig | object,
-): Knex {
-  return knexFactory({ client, connection, useNullAsDefault: true, pool: { min: 0, max: 1 } });
+/** SQL in the driver's own form, with its bindings. */
+export interface NativeStatement {
+  sql: string;
+  bindings: unknown[];
+}
+
+/**
+ * How a session writes SQL: the tool's templates (`??` names, `?` values) in the driver's own
+ * form, quoted names, and the schema builder that makes the tool's own tables.
+ */
+export interface SqlForm {
+  /** A template whose list bindings are expanded already (see {@link expandArrays}). */
+  compile(template: string, bindings: unknown[]): NativeStatement;
+  /** One name (or `schema.table`), quoted. */
+  quote(identifier: string): string;
+  /** The statements of a knex schema builder (CREATE TABLE, DROP TABLE of the tool's own tables). */
+  schemaStatements(build: (schema: Knex.SchemaBuilder) => Knex.SchemaBuilder): Promise<NativeStatement[]>;
+  /** Releases the knex instance behind it, if one was made. */
+  destroy(): Promise<void>;
 }
 
 /**

@@ -204,17 +204,21 @@ describe('the installed command', () => {
   });
 });
 
-/** Runs the bin under a pseudo-terminal (util-linux `script`), as an operator would see it. */
-function onTty(args: string[], env: Record<string, string> = {}): string {
+/**
+ * Runs the bin under a pseudo-terminal (util-linux `script`), as an operator would see it; `input`
+ * is a file its standard input reads instead of the terminal.
+ */
+function onTty(args: string[], env: Record<string, string> = {}, { input = '', status = 0 } = {}): string {
   const out = join(dir(), `tty-${Math.random().toString(16).slice(2)}.txt`);
-  const command = ['stty cols 120 rows 40;', process.execPath, BIN, ...args.map((a) => `'${a}'`)].join(' ');
+  const words = ['stty cols 120 rows 40;', process.execPath, BIN, ...args.map((a) => `'${a}'`)];
+  const command = [...words, ...(input ? ['<', `'${input}'`] : [])].join(' ');
   const { CI: _ci, ...outsideCi } = process.env; // ora stays still in CI, as it should
   const run = spawnSync('script', ['-qec', command, out], {
     env: { ...outsideCi, ...env },
     encoding: 'utf8',
     timeout: 30_000,
   });
-  expect(run.status).toBe(0);
+  expect(run.status).toBe(status);
   return readFileSync(out, 'utf8');
 }
 
@@ -228,6 +232,12 @@ describe.skipIf(spawnSync('script', ['--version']).status !== 0)('on a terminal'
     expect(screen).toContain('Dry run');
     expect(screen).toMatch(COLOUR);
     expect(screen).toContain('\u001b[?25l'); // the spinner hides the cursor while it runs
+  });
+
+  it('refuses a rollback without --yes when its input is not the terminal, and ends there', () => {
+    const screen = onTty(['rollback', '--db', sampleCopy('tty4.db')], {}, { input: '/dev/null', status: 3 });
+    expect(screen).toContain('rollback needs --yes when there is no terminal to answer its question');
+    expect(screen).not.toContain('connecting'); // the progress line never started
   });
 
   it('drops colours for NO_COLOR and --no-color', () => {

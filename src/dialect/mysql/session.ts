@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
-import { sqlBuilder } from '../sql.js';
+import { knexSql } from '../knex-sql.js';
 import type { ServerConnection, Trace, TransactionMode } from '../types.js';
 import { describeMysqlError } from './errors.js';
 
@@ -38,7 +38,7 @@ export class MysqlSession extends BaseSession implements Session {
     /** How to open a second connection, to end this one's thread on the server (see `abort`). */
     private readonly options: mysql.ConnectionOptions,
   ) {
-    super(sqlBuilder('mysql2', {}), trace);
+    super(knexSql('mysql2', {}), trace);
     connection.on('error', (e: Error) => (this.lostConnection = e));
     this.aborted = new Promise<never>((_, reject) => (this.rejectAborted = reject));
     this.aborted.catch(() => undefined);
@@ -200,6 +200,6 @@ export class MysqlSession extends BaseSession implements Session {
   async close(): Promise<void> {
     if (this.killing) await Promise.race([this.killing, sleep(KILL_WAIT_MS, undefined, { ref: false })]);
     await this.connection.end().catch(() => this.connection.destroy());
-    await this.knex.destroy();
+    await this.sql.destroy();
   }
 }

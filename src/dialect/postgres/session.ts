@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
-import { sqlBuilder } from '../sql.js';
+import { knexSql } from '../knex-sql.js';
 import type { ServerConnection, Trace, TransactionMode } from '../types.js';
 import { describePostgresError, SQLSTATE } from './errors.js';
 
@@ -26,7 +26,7 @@ export class PostgresSession extends BaseSession implements Session {
     private readonly client: pg.Client,
     trace: Trace | undefined,
   ) {
-    super(sqlBuilder('pg', {}), trace);
+    super(knexSql('pg', {}), trace);
     // A server that ends the session sends its reason (a FATAL error with a SQLSTATE), then the
     // socket closes with a second error that says only that: the reason is kept.
     client.on('error', (e) => {
@@ -185,6 +185,6 @@ export class PostgresSession extends BaseSession implements Session {
   async close(): Promise<void> {
     if (this.cancelling) await Promise.race([this.cancelling, sleep(CANCEL_WAIT_MS, undefined, { ref: false })]);
     await this.client.end().catch(() => undefined);
-    await this.knex.destroy();
+    await this.sql.destroy();
   }
 }

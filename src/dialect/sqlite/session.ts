@@ -4,9 +4,9 @@ import Database from 'better-sqlite3';
 import { ToolError } from '../../errors.js';
 import type { Session } from '../adapter.js';
 import { BaseSession } from '../base-session.js';
-import { sqlBuilder } from '../sql.js';
 import type { OrderedScan, Trace, TransactionMode } from '../types.js';
 import { describeSqliteError } from './errors.js';
+import { sqliteSql } from './sql.js';
 
 const HEADER = 'SQLite format 3\0';
 
@@ -55,7 +55,7 @@ export class SqliteSession extends BaseSession implements Session {
     /** How long a statement waits for a busy file in all (--lock-timeout). */
     readonly busyTimeoutMs: number,
   ) {
-    super(sqlBuilder('better-sqlite3', { filename: ':memory:' }), trace);
+    super(sqliteSql(), trace);
   }
 
   /** Opens an existing database file; read-only mode is enforced by SQLite itself. */
@@ -171,6 +171,6 @@ export class SqliteSession extends BaseSession implements Session {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
-    await this.knex.destroy();
+    await this.sql.destroy();
   }
 }

@@ -1,0 +1,27 @@
+// The CLI as the package ships it: the modules tsc compiled into build/, joined into a few files
+// in dist/. Node resolves, reads and compiles each ES module on its own, and for some sixty small
+// modules that is a good part of a command's start-up. What a run loads only when it needs it (a
+// dialect, a command, ora, knex) stays in a file of its own, loaded as late as before; the
+// packages stay where npm installs them.
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// Chunk names carry a hash: those of an earlier build would otherwise stay and be packed.
+rmSync(`${root}/dist`, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  // The SQLite reading thread is a module of its own, beside the chunk that starts it (see
+  // dialect/sqlite/ordered-scan.ts).
+  entryPoints: { main: 'build/cli/main.js', 'scan-worker': 'build/dialect/sqlite/scan-worker.js' },
+  // Every file in one folder, where main.js was: the version is read from ../../package.json.
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+});
