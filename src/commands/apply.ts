@@ -19,6 +19,7 @@ import {
 } from './context.js';
 import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from './drop.js';
 import { approval } from './approval.js';
+import type { StageTarget } from '../dialect/adapter.js';
 import { absentStepTable, planOf } from './plan.js';
 
 /**
@@ -126,7 +127,7 @@ async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }
   if (adapter.transactionalDdl) await book.ensureTables();
   // A table about to be dropped takes no new rows while the run plans and writes.
   if (req.dropTable) await adapter.freezeTables?.([store.step, ...(store.labels ? [store.labels.ref] : [])]);
-  await adapter.openStage(store.workflow, store.workflowHasVersion);
+  await adapter.openStage(stageTarget(ctx));
   const keepsText = adapter.keepsJsonText(store.workflowSpecType);
   let staged = 0;
   const plan = await scan(ctx, {
@@ -134,7 +135,13 @@ async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }
     write: async (updates) => {
       const hash = (spec: string) => writtenHash(spec, keepsText);
       await adapter.stage(
-        updates.map((u) => ({ uid: u.uid, version: u.version, spec: u.newSpec, hash: hash(u.newSpec) })),
+        updates.map((u) => ({
+          uid: u.uid,
+          version: u.version,
+          spec: u.newSpec,
+          hash: hash(u.newSpec),
+          original: u.oldSpec,
+        })),
       );
       staged += updates.length;
     },
@@ -142,19 +149,24 @@ async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }
   return { plan, staged };
 }
 
+/** Where an apply stages its specs, and what writing them records. */
+function stageTarget({ store, book, runId }: Context): StageTarget {
+  return {
+    workflow: store.workflow,
+    specType: store.workflowSpecType,
+    hasVersion: store.workflowHasVersion,
+    backups: book.backups,
+    runId,
+  };
+}
+
 /** Writes the staged specs and their backups, and the `--orphans-out` file. */
 async function writeStaged(ctx: Context, { plan, staged }: { plan: Plan; staged: number }): Promise<void> {
-  const { adapter, store, book, req } = ctx;
+  const { adapter, req } = ctx;
   if (staged > 0) {
     const rows = plan.summary.stepRows;
     req.progress?.({ phase: 'writing', rowsDone: rows, rowsTotal: rows, workflows: staged });
-    const counts = await adapter.writeStage({
-      workflow: store.workflow,
-      specType: store.workflowSpecType,
-      hasVersion: store.workflowHasVersion,
-      backups: book.backups,
-      runId: ctx.runId,
-    });
+    const counts = await adapter.writeStage(stageTarget(ctx));
     expectWritten(staged, [counts.backedUp, counts.updated]);
   }
   if (req.orphansOut) {

@@ -106,13 +106,16 @@ export interface BulkWrites {
    * plan of an apply is staged there, batch by batch, and nothing touches the database's own
    * tables until the plan is complete.
    */
-  openStage(workflow: TableRef, hasVersion: boolean): Promise<void>;
-  /** Adds specs to the stage, in a few multi-row statements. */
+  openStage(target: StageTarget): Promise<void>;
+  /**
+   * Adds specs to the stage, in a few multi-row statements. PostgreSQL also saves their original
+   * specs into the backups table (the tool's own) as it goes, while the run still plans.
+   */
   stage(rows: StagedSpec[]): Promise<void>;
   /**
-   * Writes the stage in two set-based statements: the original spec of every staged workflow row
-   * into the backups table (run id, key, original text, the hash of what is written), then the
-   * new specs. Returns the rows each wrote; the run judges them.
+   * Writes the stage in set-based statements: the original spec of every staged workflow row into
+   * the backups table (run id, key, original text, the hash of what is written), unless `stage`
+   * saved them already, then the new specs. Returns the rows each wrote; the run judges them.
    */
   writeStage(target: StageTarget): Promise<StageCounts>;
   /** Drops the stage if it is still there (a temporary table outlives the transaction on MySQL). */

@@ -68,6 +68,8 @@ export interface StagedSpec {
   version: string;
   spec: string;
   hash: string;
+  /** The spec it replaces, as the run read it (under lock) as text. */
+  original: string | null;
 }
 
 /** Where the staged specs go and what writing them records. */

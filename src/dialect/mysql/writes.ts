@@ -41,7 +41,7 @@ export class MysqlWrites extends BaseWrites<MysqlSession> implements BulkWrites 
     super(session);
   }
 
-  async openStage(workflow: TableRef, hasVersion: boolean): Promise<void> {
+  async openStage({ workflow, hasVersion }: StageTarget): Promise<void> {
     // TEMPORARY tables neither commit the transaction nor show to other sessions. Their key
     // columns are made by CREATE … SELECT, so they carry the workflow table's own types and collations.
     await this.session.runNative(`DROP TEMPORARY TABLE IF EXISTS ${STAGE_TABLE}`, []);

@@ -104,6 +104,11 @@ export class PostgresSession extends BaseSession implements Session {
     return (await this.send({ text: compiled.sql, values: compiled.bindings })).rowCount;
   }
 
+  /** Like {@link rowCount}, for SQL already in the driver's own form (`$1` placeholders). */
+  async rowCountNative(sql: string, values: unknown[]): Promise<number | null> {
+    return (await this.send({ text: sql, values })).rowCount;
+  }
+
   async lockRun(key: string, timeoutMs: number): Promise<void> {
     // lock_timeout bounds every lock wait of the session: this one, and row locks later on.
     await this.runNative(`SET lock_timeout = ${Math.max(1, Math.round(timeoutMs))}`, []);

@@ -1,7 +1,7 @@
 import { ToolError } from '../../errors.js';
 import type { BulkWrites } from '../adapter.js';
-import { BACKUP_INSERT_COLUMNS, BaseWrites, stageColumnsOf } from '../base-writes.js';
-import { STAGE_TABLE } from '../own-tables.js';
+import { BACKUP_INSERT_COLUMNS, BaseWrites, STAGE_ROWS_PER_INSERT, stageColumnsOf } from '../base-writes.js';
+import { STAGE_COLUMNS, STAGE_TABLE } from '../own-tables.js';
 import { chunks } from '../sql.js';
 import {
   qualified,
@@ -32,33 +32,57 @@ export class PostgresWrites extends BaseWrites<PostgresSession> implements BulkW
     super(session);
   }
 
-  async openStage(): Promise<void> {
+  /** The run's stage: where its backups go, and the original specs saved so far. */
+  private target: { backups: string; runId: string; backedUp: number | null } | undefined;
+
+  async openStage(t: StageTarget): Promise<void> {
     await this.session.runNative(`DROP TABLE IF EXISTS ${STAGE}`, []);
     await this.session.runNative(`CREATE TEMP TABLE ${STAGE_TABLE} (${stageColumnsOf('text')}) ON COMMIT DROP`, []);
+    this.target = { backups: this.session.quote(qualified(t.backups)), runId: t.runId, backedUp: 0 };
   }
 
+  /**
+   * Stages the specs and saves the original ones into the backups table in the same statement,
+   * while the run plans the next batches: the server has time then, and none is left for the
+   * writing that waits for the plan. The originals are the texts the run read under its row
+   * locks (`CAST(spec AS text)`), so the workflow rows still hold them. The SQL is written with
+   * the driver's own placeholders: thousands of values per statement, no knex compiling.
+   */
   async stage(rows: StagedSpec[]): Promise<void> {
-    await this.insertStaged(STAGE, rows);
+    const target = this.target;
+    if (!target) throw new Error('stage() before openStage()');
+    const size = (r: StagedSpec) => r.spec.length + (r.original?.length ?? 0) + r.uid.length + r.hash.length + 48;
+    for (const chunk of chunks(rows, STAGE_ROWS_PER_INSERT, size, this.session.statementChars)) {
+      const values: unknown[] = [target.runId];
+      const tuples = chunk.map((r) => {
+        const n = values.push(r.uid, r.version, r.spec, r.hash, r.original);
+        return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+      });
+      const saved = await this.session.rowCountNative(
+        `WITH v (uid, version, spec, hash, original) AS (VALUES ${tuples.join(', ')}),
+         s AS (INSERT INTO ${STAGE} (${STAGE_COLUMNS.join(', ')}) SELECT uid, version, spec, hash FROM v)
+         INSERT INTO ${target.backups} ${BACKUP_INSERT_COLUMNS} SELECT $1, uid, version, original, hash FROM v`,
+        values,
+      );
+      target.backedUp = saved === null || target.backedUp === null ? null : target.backedUp + saved;
+    }
   }
 
   async writeStage(t: StageTarget): Promise<StageCounts> {
     const cast = specCast(t.specType);
     const on = `w.uid = s.uid${t.hasVersion ? ' AND w.version = s.version' : ''}`;
-    // A temporary table has no statistics until analysed; the planner needs them for the joins.
-    await this.session.runNative(`ANALYZE ${STAGE}`, []);
-    const backedUp = await this.session.rowCount(
-      `INSERT INTO ?? ${BACKUP_INSERT_COLUMNS}
-       SELECT ?, s.uid, s.version, CAST(w.spec AS text), s.hash FROM ${STAGE} AS s JOIN ?? AS w ON ${on}`,
-      [qualified(t.backups), t.runId, qualified(t.workflow)],
-    );
+    // A temporary table has no statistics until analysed; the planner needs them for the join
+    // (of the key columns only: sampling the specs would cost more than the estimate gains).
+    await this.session.runNative(`ANALYZE ${STAGE} (uid, version)`, []);
     const updated = await this.session.rowCount(
       `UPDATE ?? AS w SET spec = CAST(s.spec AS ${cast}) FROM ${STAGE} AS s WHERE ${on}`,
       [qualified(t.workflow)],
     );
-    return { backedUp, updated };
+    return { backedUp: this.target?.backedUp ?? null, updated };
   }
 
   async closeStage(): Promise<void> {
+    this.target = undefined;
     if (!this.session.lost) await this.session.runNative(`DROP TABLE IF EXISTS ${STAGE}`, []);
   }
 
