@@ -74,30 +74,53 @@ function specsOf(file: string): { uid: string; version: string; spec: string }[]
   }
 }
 
-/** The keyed read starts from the step table's distinct ids, to look their rows up by lists of them. */
+/** Enough step rows (2,500 workflows of 10) for the read to go to a thread of its own. */
+function addManyRows(file: string): void {
+  const db = new Database(file);
+  db.pragma('foreign_keys = OFF');
+  db.exec(`
+    WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 25000)
+    INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec)
+    SELECT 'p-cases', 'wf-many-' || (x / 10), '1', 'sc-many-' || x, 'many-' || x, '2025-03-01 00:00:00',
+           '{"step_name": "S", "kwargs": {"x": ' || x || '}}' FROM n`);
+  db.exec(`
+    WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < 2500)
+    INSERT INTO workflow (project_id, workflow_type, state, version, owner_id, uid, name, created, spec)
+    SELECT 'p-cases', 'application', 'ready', '1', NULL, 'wf-many-' || x, 'many-workflow-' || x,
+           '2025-01-01 00:00:00', '{"branch": "main"}' FROM n WHERE x % 7 <> 3`);
+  db.close();
+}
+
+/** The keyed read starts from the step table's distinct ids; the ordered one on a thread marks its statements. */
 const KEYED = /SELECT DISTINCT workflow_id/;
+const ON_A_THREAD = /reading thread/;
 
 describe('the ordered read of SQLite', () => {
-  it('plans and applies exactly what the keyed read does, on ids that sort differently by code unit and code point', async () => {
-    await withDataset('sqlite', 'cases', async (db: TestDatabase) => {
-      addAwkwardRows(db.url);
-      const ordered = path.join(dir(), 'ordered.db');
-      const keyed = path.join(dir(), 'keyed.db');
-      copyFileSync(db.url, ordered);
-      copyFileSync(db.url, keyed);
-      // Without an index that gives the rows in workflow_id order, the tool looks them up by id.
-      new Database(keyed).exec('DROP INDEX ix_step_configuration_workflow_id').close();
+  for (const size of ['small', 'large'] as const) {
+    it(`plans and applies what the keyed read does, on ids that sort apart by code unit and code point (${size} table)`, async () => {
+      await withDataset('sqlite', 'cases', async (db: TestDatabase) => {
+        addAwkwardRows(db.url);
+        if (size === 'large') addManyRows(db.url);
+        const ordered = path.join(dir(), `ordered-${size}.db`);
+        const keyed = path.join(dir(), `keyed-${size}.db`);
+        copyFileSync(db.url, ordered);
+        copyFileSync(db.url, keyed);
+        // Without an index that gives the rows in workflow_id order, the tool looks them up by id.
+        new Database(keyed).exec('DROP INDEX ix_step_configuration_workflow_id').close();
 
-      for (const command of ['plan', 'apply']) {
-        const a = await run(ordered, [command]);
-        const b = await run(keyed, [command]);
-        expect(a.sql).not.toMatch(KEYED);
-        expect(b.sql).toMatch(KEYED);
-        expect(comparable(a.report)).toEqual(comparable(b.report));
-      }
-      const [mine, theirs] = [specsOf(ordered), specsOf(keyed)];
-      expect(mine).toEqual(theirs);
-      expect(mine.find((w) => w.uid === 'wf-\u{1F600}' && w.version === '2')?.spec).toContain('awkward-step-1-b');
-    });
-  }, 120_000);
+        for (const command of ['plan', 'apply']) {
+          const a = await run(ordered, [command]);
+          const b = await run(keyed, [command]);
+          expect(a.sql).not.toMatch(KEYED);
+          expect(b.sql).toMatch(KEYED);
+          if (size === 'large') expect(a.sql).toMatch(ON_A_THREAD);
+          else expect(a.sql).not.toMatch(ON_A_THREAD);
+          expect(comparable(a.report)).toEqual(comparable(b.report));
+        }
+        const [mine, theirs] = [specsOf(ordered), specsOf(keyed)];
+        expect(mine).toEqual(theirs);
+        expect(mine.find((w) => w.uid === 'wf-\u{1F600}' && w.version === '2')?.spec).toContain('awkward-step-1-b');
+      });
+    }, 120_000);
+  }
 });

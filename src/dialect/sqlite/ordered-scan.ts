@@ -1,37 +1,19 @@
-import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
-import {
-  qualified,
-  type OrderedScan,
-  type OrderedScanRequest,
-  type RowGroup,
-  type SelectItem,
-  type TableRef,
-} from '../types.js';
+import { qualified, type OrderedScan, type OrderedScanRequest, type SelectItem, type TableRef } from '../types.js';
+import { orderedBatches } from './ordered-batches.js';
 import { unpack } from './row-batch.js';
-import type { ScanJob, ScanMessage } from './scan-worker.js';
+import type { ScanJob } from './scan-worker.js';
+import { WorkerScan } from './worker-scan.js';
 import type { SqliteReads } from './reads.js';
 import type { SqliteSession } from './session.js';
+
+/** Step rows (by the last rowid) from which a table is read on a thread of its own. */
+const THREAD_FROM_ROWS = 20_000;
 
 /** Rows per batch at most, whatever the groups: a batch is a few megabytes. */
 const ROWS_PER_BATCH = 20_000;
 
 /** Batches the reader may send ahead of the planner: enough to keep both threads busy, and memory flat. */
 const AHEAD = 4;
-
-/**
- * The reading thread, from the compiled module beside this one. The tests run the sources through
- * tsx instead: the thread then registers tsx's loader before it loads the TypeScript module.
- */
-function startWorker(workerData: ScanJob): Worker {
-  // The reader's garbage is rows on their way out: a small young generation collects it as
-  // cheaply, and keeps the thread's memory to a few megabytes.
-  const options = { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), options);
-  const source = JSON.stringify(new URL('./scan-worker.ts', import.meta.url).href);
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
-  return new Worker(boot, { ...options, eval: true });
-}
 
 /**
  * An ordered scan of a SQLite file (see `ReadSql.orderedScan`), where the file allows one: UTF-8
@@ -44,8 +26,11 @@ export async function openOrderedScan(
   reads: SqliteReads,
   request: OrderedScanRequest,
 ): Promise<OrderedScan | undefined> {
-  const job = scanJob(session, reads, request);
-  if (!(await scannable(session, [request.step, request.workflow], job.steps.sql))) return undefined;
+  const tables = [request.step, request.workflow];
+  if (!(await scannable(session, tables, scanJob(session, reads, request, '').steps.sql))) return undefined;
+  const [last] = await session.query<{ n: number | null }>('SELECT max(rowid) AS n FROM ??', [qualified(request.step)]);
+  if ((last?.n ?? 0) < THREAD_FROM_ROWS) return inThread(session, scanJob(session, reads, request, ''), request);
+  const job = scanJob(session, reads, request, '/* reading thread */ ');
   // The reading thread's statements, as it sends them (the bytes and rowid reads once for all).
   for (const sql of [job.countSql, job.steps.sql, job.workflows.keysSql, job.workflows.sql]) session.trace(sql);
   const scan = new WorkerScan(job, request);
@@ -56,6 +41,29 @@ export async function openOrderedScan(
     throw e;
   }
   return scan;
+}
+
+/**
+ * A small table (the controller's usual one) read on the run's own connection, in its transaction:
+ * starting a thread would cost more than it saves. Read whole before planning: an apply stages
+ * its writes on this connection between batches, which an open cursor would not allow.
+ */
+async function inThread(
+  session: SqliteSession,
+  job: ReturnType<typeof scanJob>,
+  request: OrderedScanRequest,
+): Promise<OrderedScan> {
+  const [count] = await session.query<{ n: number }>(job.countSql);
+  for (const sql of [job.steps.sql, job.workflows.keysSql, job.workflows.sql]) session.trace(sql);
+  const { workflowSelect, stepSelect } = request;
+  return {
+    steps: Number(count?.n ?? 0),
+    async *batches() {
+      for (const batch of orderedBatches(session.db, job))
+        yield unpack(batch, workflowSelect.length, stepSelect.length);
+    },
+    close: async () => undefined,
+  };
 }
 
 async function scannable(session: SqliteSession, tables: TableRef[], stepSql: string): Promise<boolean> {
@@ -86,7 +94,13 @@ async function onlyText(session: SqliteSession, [step, workflow]: TableRef[]): P
   return found?.other === 0;
 }
 
-function scanJob(session: SqliteSession, reads: SqliteReads, request: OrderedScanRequest): Omit<ScanJob, 'control'> {
+/** The statements of an ordered read; `mark` starts each of them (it names the thread they are sent from in the SQL log). */
+function scanJob(
+  session: SqliteSession,
+  reads: SqliteReads,
+  request: OrderedScanRequest,
+  mark: string,
+): Omit<ScanJob, 'control'> {
   const step = session.quote(qualified(request.step));
   const workflow = session.quote(qualified(request.workflow));
   const columns = (select: SelectItem[]) => {
@@ -98,11 +112,11 @@ function scanJob(session: SqliteSession, reads: SqliteReads, request: OrderedSca
   return {
     file: session.file,
     busyTimeoutMs: session.busyTimeoutMs,
-    countSql: `SELECT COUNT(*) FROM ${step}`,
+    countSql: `${mark}SELECT COUNT(*) AS n FROM ${step}`,
     // Along the workflow_id index: the table's pages in the order its rows were written for one
     // workflow after another, where lookups of 500 ids at a time jump all over the file.
     steps: {
-      sql: `SELECT ${columns(request.stepSelect)}, CAST(workflow_id AS TEXT), rowid FROM ${step} ORDER BY workflow_id`,
+      sql: `${mark}SELECT ${columns(request.stepSelect)}, CAST(workflow_id AS TEXT), rowid FROM ${step} ORDER BY workflow_id`,
       width: request.stepSelect.length,
       spec: specOf(request.stepSelect),
       bytesSql: bytes(step),
@@ -111,9 +125,9 @@ function scanJob(session: SqliteSession, reads: SqliteReads, request: OrderedSca
     // Byte order of UTF-8 text is code-point order: the order the run compares ids in.
     workflows: {
       keysSql:
-        `SELECT CAST(uid AS TEXT), rowid FROM ${workflow} WHERE uid IS NOT NULL ` +
+        `${mark}SELECT CAST(uid AS TEXT), rowid FROM ${workflow} WHERE uid IS NOT NULL ` +
         'ORDER BY CAST(uid AS TEXT) COLLATE BINARY, CAST(version AS TEXT) COLLATE BINARY',
-      sql: `SELECT ${columns(request.workflowSelect)} FROM ${workflow} WHERE rowid = ?`,
+      sql: `${mark}SELECT ${columns(request.workflowSelect)} FROM ${workflow} WHERE rowid = ?`,
       width: request.workflowSelect.length,
       spec: specOf(request.workflowSelect),
       bytesSql: bytes(workflow),
@@ -122,78 +136,4 @@ function scanJob(session: SqliteSession, reads: SqliteReads, request: OrderedSca
     batchRows: ROWS_PER_BATCH,
     ahead: AHEAD,
   };
-}
-
-/** The reading thread, seen from the run's: its count, then its batches, in order. */
-class WorkerScan implements OrderedScan {
-  steps = 0;
-  private readonly control = new Int32Array(new SharedArrayBuffer(8));
-  private readonly worker: Worker;
-  private readonly exited: Promise<unknown>;
-  private readonly messages: ScanMessage[] = [];
-  private wake: (() => void) | undefined;
-  private finished = false;
-
-  constructor(
-    job: Omit<ScanJob, 'control'>,
-    private readonly request: OrderedScanRequest,
-  ) {
-    this.worker = startWorker({ ...job, control: this.control.buffer });
-    this.exited = once(this.worker, 'exit');
-    this.worker.on('message', (m: ScanMessage) => this.arrive(m));
-    this.worker.on('error', (e: Error) => this.arrive({ kind: 'error', message: e.message }));
-    // Whatever ends the reader before its last batch, the run is not left waiting for one.
-    this.worker.on('exit', () => this.arrive({ kind: 'error', message: 'the reading thread stopped' }));
-  }
-
-  async start(): Promise<void> {
-    const first = await this.next();
-    if (first.kind !== 'count') throw failure(first);
-    this.steps = first.steps;
-  }
-
-  async *batches(): AsyncIterable<RowGroup[]> {
-    const { workflowSelect, stepSelect } = this.request;
-    for (;;) {
-      const message = await this.next();
-      if (message.kind === 'done') {
-        this.finished = true;
-        return;
-      }
-      if (message.kind !== 'batch') throw failure(message);
-      Atomics.sub(this.control, 0, 1);
-      Atomics.notify(this.control, 0);
-      yield unpack(message.batch, workflowSelect.length, stepSelect.length);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.finished) {
-      await this.exited;
-      return;
-    }
-    // Stopped early (an error, a signal): the reader stops at its next batch; a sort still running
-    // inside SQLite is not waited for, and does not keep the process alive.
-    Atomics.store(this.control, 1, 1);
-    Atomics.notify(this.control, 0);
-    this.worker.unref();
-    void this.worker.terminate();
-  }
-
-  private arrive(message: ScanMessage): void {
-    this.messages.push(message);
-    this.wake?.();
-  }
-
-  private async next(): Promise<ScanMessage> {
-    while (this.messages.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
-    this.wake = undefined;
-    return this.messages.shift() as ScanMessage;
-  }
-}
-
-/** A reader's error as the run's: with SQLite's code, so that it reads as any other SQLite error. */
-function failure(message: ScanMessage): Error {
-  if (message.kind !== 'error') return new Error(`the reading thread sent ${message.kind} out of turn`);
-  return Object.assign(new Error(message.message), { code: message.code });
 }

@@ -1,0 +1,93 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import type { OrderedScan, OrderedScanRequest, RowGroup } from '../types.js';
+import { unpack } from './row-batch.js';
+import type { ScanJob, ScanMessage } from './scan-worker.js';
+
+/**
+ * The reading thread, from the compiled module beside this one. The tests run the sources through
+ * tsx instead: the thread then registers tsx's loader before it loads the TypeScript module.
+ */
+function startWorker(workerData: ScanJob): Worker {
+  // The reader's garbage is rows on their way out: a small young generation collects it as
+  // cheaply, and keeps the thread's memory to a few megabytes.
+  const options = { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), options);
+  const source = JSON.stringify(new URL('./scan-worker.ts', import.meta.url).href);
+  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/** The reading thread, seen from the run's: its count, then its batches, in order. */
+export class WorkerScan implements OrderedScan {
+  steps = 0;
+  private readonly control = new Int32Array(new SharedArrayBuffer(8));
+  private readonly worker: Worker;
+  private readonly exited: Promise<unknown>;
+  private readonly messages: ScanMessage[] = [];
+  private wake: (() => void) | undefined;
+  private finished = false;
+
+  constructor(
+    job: Omit<ScanJob, 'control'>,
+    private readonly request: OrderedScanRequest,
+  ) {
+    this.worker = startWorker({ ...job, control: this.control.buffer });
+    this.exited = once(this.worker, 'exit');
+    this.worker.on('message', (m: ScanMessage) => this.arrive(m));
+    this.worker.on('error', (e: Error) => this.arrive({ kind: 'error', message: e.message }));
+    // Whatever ends the reader before its last batch, the run is not left waiting for one.
+    this.worker.on('exit', () => this.arrive({ kind: 'error', message: 'the reading thread stopped' }));
+  }
+
+  async start(): Promise<void> {
+    const first = await this.next();
+    if (first.kind !== 'count') throw failure(first);
+    this.steps = first.steps;
+  }
+
+  async *batches(): AsyncIterable<RowGroup[]> {
+    const { workflowSelect, stepSelect } = this.request;
+    for (;;) {
+      const message = await this.next();
+      if (message.kind === 'done') {
+        this.finished = true;
+        return;
+      }
+      if (message.kind !== 'batch') throw failure(message);
+      Atomics.sub(this.control, 0, 1);
+      Atomics.notify(this.control, 0);
+      yield unpack(message.batch, workflowSelect.length, stepSelect.length);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.finished) {
+      await this.exited;
+      return;
+    }
+    // Stopped early (an error, a signal): the reader stops at its next batch; a sort still running
+    // inside SQLite is not waited for, and does not keep the process alive.
+    Atomics.store(this.control, 1, 1);
+    Atomics.notify(this.control, 0);
+    this.worker.unref();
+    void this.worker.terminate();
+  }
+
+  private arrive(message: ScanMessage): void {
+    this.messages.push(message);
+    this.wake?.();
+  }
+
+  private async next(): Promise<ScanMessage> {
+    while (this.messages.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    return this.messages.shift() as ScanMessage;
+  }
+}
+
+/** A reader's error as the run's: with SQLite's code, so that it reads as any other SQLite error. */
+function failure(message: ScanMessage): Error {
+  if (message.kind !== 'error') return new Error(`the reading thread sent ${message.kind} out of turn`);
+  return Object.assign(new Error(message.message), { code: message.code });
+}
