@@ -34,6 +34,8 @@ function addAwkwardRows(file: string): void {
   workflow.run(wf!.project_id, '2', wf!.owner_id, 'wf-\u{1F600}', 'awkward-v2');
   // A workflow without step rows between two with: the join must pass it by code point.
   workflow.run(wf!.project_id, '1', wf!.owner_id, 'wf-\uFF03', 'awkward-no-steps');
+  // And one after every id that has rows: the read of the workflow keys is still open at the end.
+  workflow.run(wf!.project_id, '1', wf!.owner_id, 'zz-last-without-steps', 'awkward-last');
   const spec = '{"step_name": "S", "kwargs": {"i": 1}}';
   [...ids, 'wf-gone-\u{1F600}', 'WF-\uFF01', '', null].forEach((id, i) => {
     step.run(wf!.project_id, id, `sc-awkward-${i}`, `awkward-step-${i}`, `2025-02-0${(i % 9) + 1} 00:00:00`, spec);

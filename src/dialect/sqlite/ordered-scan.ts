@@ -56,11 +56,11 @@ async function inThread(
   const [count] = await session.query<{ n: number }>(job.countSql);
   for (const sql of [job.steps.sql, job.workflows.keysSql, job.workflows.sql]) session.trace(sql);
   const { workflowSelect, stepSelect } = request;
+  const read = [...orderedBatches(session.db, job)];
   return {
     steps: Number(count?.n ?? 0),
     async *batches() {
-      for (const batch of orderedBatches(session.db, job))
-        yield unpack(batch, workflowSelect.length, stepSelect.length);
+      for (const batch of read) yield unpack(batch, workflowSelect.length, stepSelect.length);
     },
     close: async () => undefined,
   };
