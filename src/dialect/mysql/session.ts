@@ -25,9 +25,14 @@ function lockName(key: string): string {
 /** One MySQL or MariaDB connection through mysql2; DDL commits implicitly, so DDL stays outside transactions. */
 export class MysqlSession extends BaseSession implements Session {
   private lostConnection: Error | undefined;
-  /** Settled (rejected) by `abort`: mysql2 leaves a statement in flight pending when its connection is destroyed. */
-  private readonly aborted: Promise<never>;
-  private rejectAborted: (e: Error) => void = () => undefined;
+  /**
+   * The rejections of the statements in flight, called by `abort`: mysql2 leaves a statement in
+   * flight pending when its connection is destroyed. One per statement, removed when it settles
+   * (a race against one long-lived promise would keep every result alive until the run ends).
+   */
+  private readonly inFlight = new Set<(e: Error) => void>();
+  /** Set by `abort`: every statement after it fails with this at once. */
+  private abortedWith: Error | undefined;
 
   /** The KILL of the aborted session's thread, under way (see `abort`). */
   private killing: Promise<void> | undefined;
@@ -40,14 +45,16 @@ export class MysqlSession extends BaseSession implements Session {
   ) {
     super(knexSql('mysql2', {}), trace);
     connection.on('error', (e: Error) => (this.lostConnection = e));
-    this.aborted = new Promise<never>((_, reject) => (this.rejectAborted = reject));
-    this.aborted.catch(() => undefined);
   }
 
   /** A statement's result, or the abort's error as soon as the run is aborted (a lock wait ends there). */
   private settled<T>(statement: Promise<T>): Promise<T> {
     statement.catch(() => undefined); // its late failure, once the connection is destroyed, is no news
-    return Promise.race([statement, this.aborted]);
+    return new Promise<T>((resolve, reject) => {
+      if (this.abortedWith) reject(this.abortedWith);
+      this.inFlight.add(reject);
+      statement.then(resolve, reject).finally(() => this.inFlight.delete(reject));
+    });
   }
 
   static async open(target: ServerConnection, trace?: Trace): Promise<MysqlSession> {
@@ -166,7 +173,8 @@ export class MysqlSession extends BaseSession implements Session {
    */
   abort(): void {
     this.lostConnection ??= new Error('aborted');
-    this.rejectAborted(this.lostConnection);
+    this.abortedWith = this.lostConnection;
+    for (const reject of this.inFlight) reject(this.lostConnection);
     const thread = this.connection.threadId;
     this.connection.destroy();
     this.killing ??= this.killThread(thread);
