@@ -3,26 +3,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { createTestDatabase, listTables, withDataset, type Dialect, type TestDatabase } from '../support/databases.js';
+import { listTables, withDataset } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { generateDatabase } from '../support/generate.js';
+import { withGenerated } from '../support/generate.js';
 import { sleep, stateDigest } from '../support/processes.js';
 import { lockWorkflowRow, sessionWaitingOn } from '../support/sessions.js';
 import { startOnTerminal, visibleLines, type OnTerminal } from '../support/terminal.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('stepcfg-terminal-');
-
-/** A fresh generated database of `steps` rows, dropped after `fn`. */
-async function withGenerated<T>(dialect: Dialect, steps: number, fn: (db: TestDatabase) => Promise<T>): Promise<T> {
-  const db = await createTestDatabase(dialect);
-  try {
-    await generateDatabase(db, steps);
-    return await fn(db);
-  } finally {
-    await db.drop();
-  }
-}
 
 /** Runs `fn` with the run ended however it went (a failed expectation must not leave it running). */
 async function ending<T>(run: OnTerminal, fn: () => Promise<T>): Promise<T> {

@@ -14,11 +14,10 @@ import {
   dumpDatabase,
   readWorkflowSpecs,
   withDataset,
-  type Dialect,
   type TestDatabase,
 } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { generateDatabase } from '../support/generate.js';
+import { generateDatabase, withGenerated } from '../support/generate.js';
 import { sleep, startBin, stateDigest } from '../support/processes.js';
 import { killSession, lockWorkflowRow, sessionWaitingOn, type HeldLock } from '../support/sessions.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -45,17 +44,6 @@ async function holdLock(db: TestDatabase): Promise<() => Promise<void>> {
   const connection = await mysql.createConnection(db.url);
   await connection.query('SELECT GET_LOCK(?, 0)', [`stepcfg-migrate:${db.name}.workflow`]);
   return () => connection.end();
-}
-
-/** A fresh generated database of `steps` rows, dropped after `fn`. */
-async function withGenerated<T>(dialect: Dialect, steps: number, fn: (db: TestDatabase) => Promise<T>): Promise<T> {
-  const db = await createTestDatabase(dialect);
-  try {
-    await generateDatabase(db, steps);
-    return await fn(db);
-  } finally {
-    await db.drop();
-  }
 }
 
 /**

@@ -4,7 +4,6 @@ import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 import { datasetRows } from '../support/datasets.js';
 import {
-  createTestDatabase,
   dumpDatabase,
   listTables,
   readWorkflowSpecs,
@@ -13,7 +12,7 @@ import {
   type TestDatabase,
 } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { generateDatabase } from '../support/generate.js';
+import { withGenerated } from '../support/generate.js';
 import type { OrphansFileJson } from '../support/report.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -175,9 +174,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
 
   it('a rollback of thousands of rows with a report records its run (the rows stay in the report)', async (ctx) => {
     need(ctx);
-    const db = await createTestDatabase(dialect);
-    try {
-      await generateDatabase(db, 30_000);
+    await withGenerated(dialect, 30_000, async (db) => {
       expect((await cli(['apply', '--db', db.url, '--json', '--quiet'])).code).toBe(0);
       const report = freshFile('rollback-report.json');
       const undone = await cli(['rollback', '--db', db.url, '--yes', '--quiet', '--report', report]);
@@ -187,9 +184,7 @@ describeEachDialect('backups, drop and rollback', (dialect, need) => {
       expect(written.rollback.workflows).toHaveLength(3_300);
       const runs = (await cli(['runs', '--db', db.url, '--json'])).json().runs!;
       expect(runs.map((r) => r.mode)).toEqual(expect.arrayContaining(['rollback']));
-    } finally {
-      await db.drop();
-    }
+    });
   }, 120_000);
 
   it('rolling back twice, or with nothing to undo, is a clear no-op; status tells what can be rolled back', async (ctx) => {

@@ -1,5 +1,5 @@
 import type { Dialect, TestDatabase } from './databases.js';
-import { loadSchema } from './databases.js';
+import { createTestDatabase, loadSchema } from './databases.js';
 
 /** The start of every generated version-1 workflow spec, up to its `configuration`. */
 const SPEC_HEAD = '{"branch": "main", "type_kwargs": {}, "structure": {"steps": [{"class_name": "LLMStep"}]}, ';
@@ -117,5 +117,20 @@ function dialectSql(dialect: Dialect): DialectSql {
         time: (e) => `TIMESTAMP('2025-01-01 00:00:00') + INTERVAL ${e} SECOND`,
         json: (e) => e,
       };
+  }
+}
+
+/** A fresh generated database of `steps` rows, dropped after `fn`. */
+export async function withGenerated<T>(
+  dialect: Dialect,
+  steps: number,
+  fn: (db: TestDatabase) => Promise<T>,
+): Promise<T> {
+  const db = await createTestDatabase(dialect);
+  try {
+    await generateDatabase(db, steps);
+    return await fn(db);
+  } finally {
+    await db.drop();
   }
 }
