@@ -26,10 +26,10 @@ export async function openOrderedScan(
   reads: SqliteReads,
   request: OrderedScanRequest,
 ): Promise<OrderedScan | undefined> {
-  const tables = [request.step, request.workflow];
-  if (!(await scannable(session, tables, scanJob(session, reads, request, '').steps.sql))) return undefined;
+  const here = scanJob(session, reads, request, '');
+  if (!(await scannable(session, [request.step, request.workflow], here.steps.sql))) return undefined;
   const [last] = await session.query<{ n: number | null }>('SELECT max(rowid) AS n FROM ??', [qualified(request.step)]);
-  if ((last?.n ?? 0) < THREAD_FROM_ROWS) return inThread(session, scanJob(session, reads, request, ''), request);
+  if ((last?.n ?? 0) < THREAD_FROM_ROWS) return inThread(session, here, request);
   const job = scanJob(session, reads, request, '/* reading thread */ ');
   // The reading thread's statements, as it sends them (the bytes and rowid reads once for all).
   for (const sql of [job.countSql, job.steps.sql, job.workflows.keysSql, job.workflows.sql]) session.trace(sql);
