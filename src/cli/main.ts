@@ -5,7 +5,7 @@ import type { RunRequest, RunResult } from '../commands/context.js';
 import { redact } from '../config/db-url.js';
 import { ExitCode, Interrupted, NOTHING_WRITTEN, ToolError, usageError, type ExitCodeValue } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
-import { removeSpillFiles } from '../migrate/workflow-list.js';
+import { removeSpillFiles } from '../migrate/spill-list.js';
 import { confirmer } from './confirm.js';
 import { emitErrorJson, emitReport, errorLine, type OutStream, type Output } from './output.js';
 import { buildProgram, commandHasFlag, toolVersion, VERBS, type CliOptions, type Verb } from './program.js';

@@ -5,8 +5,9 @@ import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { TARGET_KEY } from '../core/workflow-spec.js';
 import { Bookkeeping, stillAsWritten, type RunRecord, type SpecBackup } from '../migrate/bookkeeping.js';
 import { editedKeys } from '../migrate/drift.js';
-import { emptyPlan, type RollbackResult } from '../migrate/report.js';
+import { emptyPlan, type DriftedRow, type RestoredRow, type RollbackResult } from '../migrate/report.js';
 import { chooseRun, laterRuns, workflowsUpdated } from '../migrate/run-history.js';
+import { firstOf, SpillingList } from '../migrate/spill-list.js';
 import {
   backupBeforeWriting,
   blockedResult,
@@ -23,7 +24,10 @@ import {
 import { approval } from './approval.js';
 
 /** What one pass over a run's backups found: the rows it restores (or would), and the drift. */
-type Found = Pick<RollbackResult, 'workflowsRestored' | 'drifted' | 'forced' | 'workflowsToRestore' | 'workflows'>;
+type Found = Pick<RollbackResult, 'workflowsRestored' | 'forced' | 'workflowsToRestore'> & {
+  drifted: SpillingList<DriftedRow>;
+  workflows?: SpillingList<RestoredRow>;
+};
 
 /** A kept table that comes back, with the rows its copy holds. */
 type Returning = KeptTable & { rows: number };
@@ -154,7 +158,7 @@ async function dryRollback(ctx: Context, run: RunRecord, todo: Returning[]): Pro
 /** Why a rollback is refused for rows edited since the run (none with `--force`). */
 function driftBlockers(ctx: Context, run: RunRecord, found: { drifted: RollbackResult['drifted'] }): string[] {
   if (found.drifted.length === 0 || ctx.req.force) return [];
-  const shown = found.drifted.slice(0, 5).map((d) => d.uid);
+  const shown = firstOf(found.drifted, 5).map((d) => d.uid);
   return [
     `${found.drifted.length} workflow row(s) changed after run ${run.id}: ${shown.join(', ')}` +
       `${found.drifted.length > 5 ? ', …' : ''} (--force restores their step_configurations and keeps their other edits)`,
@@ -230,8 +234,8 @@ async function keptRows(adapter: DialectAdapter, t: KeptTable): Promise<number> 
  */
 async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Found> {
   const { book, store, req } = ctx;
-  const out: Found = { workflowsRestored: 0, drifted: [], forced: 0, workflowsToRestore: 0 };
-  if (req.plan.listWorkflows) out.workflows = [];
+  const out: Found = { workflowsRestored: 0, drifted: new SpillingList(), forced: 0, workflowsToRestore: 0 };
+  if (req.plan.listWorkflows) out.workflows = new SpillingList();
   // A page holds workflow rows only: ten times a scan batch of workflow uids is about as many rows.
   for await (const page of book.backupsOf(run.id, req.batchSize * 10)) {
     const current = await store.workflowsByKeys(page, write);
@@ -243,7 +247,7 @@ async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promi
       const spec = restoredSpec(out, backup, row, req.force);
       if (spec === undefined || !row) continue;
       writes.push({ uid: backup.uid, version: backup.version, spec });
-      out.workflows?.push({ uid: row.uid, version: row.version, name: row.name, forced: out.forced > forcedBefore });
+      out.workflows?.add({ uid: row.uid, version: row.version, name: row.name, forced: out.forced > forcedBefore });
     }
     if (write && (req.force || out.drifted.length === 0)) await store.writeSpecs(writes);
   }
@@ -263,7 +267,7 @@ function restoredSpec(
 ): string | null | undefined {
   const key = { uid: backup.uid, version: backup.version };
   if (!row) {
-    out.drifted.push({ ...key, reason: 'the workflow row no longer exists', name: null, keys: [], forceKeeps: [] });
+    out.drifted.add({ ...key, reason: 'the workflow row no longer exists', name: null, keys: [], forceKeeps: [] });
     return undefined;
   }
   if (stillAsWritten(row.spec, backup.writtenHash)) {
@@ -273,7 +277,7 @@ function restoredSpec(
   const keys = editedKeys(row.spec, backup.original, backup.writtenHash);
   const forceKeeps = keys.filter((k) => k !== TARGET_KEY);
   const reason = `its spec changed after the run${keys.length > 0 ? ` (${keys.join(', ')})` : ' (its layout only)'}`;
-  out.drifted.push({ ...key, reason, name: row.name, keys, forceKeeps });
+  out.drifted.add({ ...key, reason, name: row.name, keys, forceKeeps });
   if (!force) return undefined;
   out.forced++;
   return restoreKeepingEdits(row.spec, backup.original);

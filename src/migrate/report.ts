@@ -1,5 +1,6 @@
 import { MemoryWorkflowList, type Plan } from '../core/plan.js';
 import type { Dialect } from '../config/db-url.js';
+import { prettyJsonChunks } from './json-chunks.js';
 
 export type Mode = 'dry-run' | 'apply' | 'status' | 'rollback' | 'cleanup' | 'runs';
 
@@ -16,6 +17,14 @@ export interface RunListing {
   /** Where the run ran: host name and process id. */
   host: string;
   pid: number;
+}
+
+/**
+ * Entries of a report, one per row of a table: an array, or a list too long for memory (a
+ * `SpillingList`), which the report's JSON writes entry by entry. Iterated, never indexed.
+ */
+export interface RowList<T> extends Iterable<T> {
+  readonly length: number;
 }
 
 /** A workflow row edited after the run a rollback undoes. */
@@ -46,7 +55,8 @@ export interface RollbackResult {
   run: string | null;
   /** Rows given back their original spec; a refused rollback restores none. */
   workflowsRestored: number;
-  drifted: DriftedRow[];
+  /** One per row edited since: listed in a report, so possibly many (see `RowList`). */
+  drifted: RowList<DriftedRow>;
   forced: number;
   /** Names of the tables brought back (would be, in a dry run). */
   tablesRestored: string[];
@@ -59,7 +69,7 @@ export interface RollbackResult {
   /** Rows whose spec this rollback writes when it goes through: unchanged since the run, plus forced ones. */
   workflowsToRestore: number;
   /** Those rows, when a report or `--verbose` asks for them. */
-  workflows?: RestoredRow[];
+  workflows?: RowList<RestoredRow>;
   /** The tables that come back, with the rows their kept copies hold. */
   tables: { table: string; rows: number }[];
   /** Whether the rollback is (would be) refused: exit 3, nothing written. */
@@ -217,30 +227,11 @@ export function statusOf(
 }
 
 /**
- * The report as pretty-printed JSON (what `JSON.stringify(report, null, 2)` gives), in chunks:
- * the list of workflow rows is written one entry at a time, so a report of a million-row run is
- * never held whole in memory.
+ * The report as pretty-printed JSON (what `JSON.stringify(report, null, 2)` gives, with its lists
+ * as arrays), in chunks: the lists of workflow rows are written one entry at a time, so a report
+ * of a million-row run is never held whole in memory.
  */
 export function* reportJson(report: Report): Generator<string> {
-  const mark = '\u0000workflows\u0000';
-  const { workflows, ...rest } = report;
-  const [head, tail] = JSON.stringify({ ...rest, workflows: mark }, null, 2).split(JSON.stringify(mark)) as [
-    string,
-    string,
-  ];
-  let out = head;
-  if (workflows.length === 0) out += '[]';
-  else {
-    let first = true;
-    for (const w of workflows) {
-      out += (first ? '[\n' : ',\n') + JSON.stringify(w, null, 2).replace(/^/gm, '    ');
-      first = false;
-      if (out.length >= 1 << 18) {
-        yield out;
-        out = '';
-      }
-    }
-    out += '\n  ]';
-  }
-  yield `${out}${tail}\n`;
+  yield* prettyJsonChunks(report);
+  yield '\n';
 }

@@ -49,7 +49,8 @@ describeEachDialect('rollback --dry-run', (dialect, need) => {
         tablesRestored: [],
         refused: false,
       });
-      const keys = (list: { uid: string; version: string }[]) => list.map((w) => `${w.uid}/${w.version}`).sort();
+      const keys = (list: Iterable<{ uid: string; version: string }>) =>
+        [...list].map((w) => `${w.uid}/${w.version}`).sort();
       expect(keys(dry.rollback!.workflows!)).toEqual(keys(applied.workflows));
 
       const human = await cli(['--db', db.url, '--rollback', '--dry-run', '--verbose']);
