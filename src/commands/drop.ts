@@ -3,6 +3,7 @@ import type { DialectAdapter, KeptTable } from '../dialect/adapter.js';
 import { TOOL_PREFIX, type Bookkeeping, type RunRecord } from '../migrate/bookkeeping.js';
 import { dropBlockersOf, leftRows } from '../migrate/drop-guard.js';
 import { writeOrphansFile, type LeftRow } from '../migrate/orphans-file.js';
+import { SpillingList } from '../migrate/spill-list.js';
 import { sameRows } from '../migrate/write-checks.js';
 import type { Context } from './context.js';
 
@@ -30,10 +31,13 @@ export function keptTablesFor(ctx: Context): KeptTable[] {
 export async function exportLeftRows(ctx: Context, plan: Plan, path: string): Promise<void> {
   const left = leftRows(plan);
   const reasons = new Map(left.map((l) => [JSON.stringify([l.uid, l.version]), l.reason]));
-  const rows: LeftRow[] = (await ctx.store.exportRows(left)).map((row) => ({
-    reason: reasons.get(JSON.stringify([row.columns.uid, row.columns.version ?? ''])) ?? 'left',
-    ...row,
-  }));
+  // The rows go to a list that spills to a file: the export of a large table is never held whole.
+  const rows = new SpillingList<LeftRow>();
+  for await (const batch of ctx.store.exportRows(left)) {
+    for (const row of batch) {
+      rows.add({ reason: reasons.get(JSON.stringify([row.columns.uid, row.columns.version ?? ''])) ?? 'left', ...row });
+    }
+  }
   writeOrphansFile(path, {
     formatVersion: 1,
     runId: ctx.runId,

@@ -270,12 +270,14 @@ export class Store {
     return found;
   }
 
-  /** Complete step rows (every column as stored text) with their label rows, for an export file. */
-  async exportRows(keys: { uid: string; version: string }[]): Promise<ExportedRow[]> {
+  /**
+   * Complete step rows (every column as stored text) with their label rows, for an export file:
+   * a few hundred at a time, so that the export of a large table goes to its file as it is read.
+   */
+  async *exportRows(keys: { uid: string; version: string }[]): AsyncGenerator<ExportedRow[]> {
     const wanted = new Set(keys.map((k) => JSON.stringify([k.uid, k.version])));
     // Every column as text under its own name.
     const select = (columns: ColumnInfo[]) => columns.map((c) => item(c.name, c.name));
-    const out: ExportedRow[] = [];
     const hasVersion = this.stepColumns.some((c) => c.name === 'version');
     for (let i = 0; i < keys.length; i += 500) {
       const key = Store.keyed(keys.slice(i, i + 500), hasVersion);
@@ -298,14 +300,11 @@ export class Store {
               ),
             )
           : [];
-      for (const row of mine) {
-        out.push({
-          columns: asTexts(row),
-          labels: labels.filter((l) => text(l.parent) === text(row.name)).map(asTexts),
-        });
-      }
+      yield mine.map((row) => ({
+        columns: asTexts(row),
+        labels: labels.filter((l) => text(l.parent) === text(row.name)).map(asTexts),
+      }));
     }
-    return out;
   }
 
   async writeSpecs(rows: SpecWrite[]): Promise<void> {
