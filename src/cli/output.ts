@@ -2,7 +2,7 @@ import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { reportJson, type Mode, type Report } from '../migrate/report.js';
 import type { CliOptions } from './program.js';
-import { renderHuman, verdict } from './render.js';
+import { humanChunks, verdict } from './render.js';
 
 /** A stream the CLI writes to; a terminal gets colours. */
 export type OutStream = NodeJS.WritableStream & { isTTY?: boolean };
@@ -56,9 +56,8 @@ export function emitReport(out: Output, report: Report, options: CliOptions): vo
   // A run cancelled at the question has shown its plan already.
   if (!options.quiet && report.outcome !== 'cancelled') {
     const verdictHere = !refusal || stream === out.stderr;
-    stream.write(
-      renderHuman(report, { verbose: !!options.verbose, chalk: chalkFor(out, stream), verdict: verdictHere }),
-    );
+    const human = { verbose: !!options.verbose, chalk: chalkFor(out, stream), verdict: verdictHere };
+    for (const chunk of humanChunks(report, human)) stream.write(chunk);
   }
   if (refusal && (options.quiet || stream === out.stdout)) {
     out.stderr.write(`${verdict(report, chalkFor(out, out.stderr))}\n`);

@@ -7,17 +7,52 @@ export function renderHuman(
   report: Report,
   options: { verbose: boolean; chalk: ChalkInstance; verdict?: boolean },
 ): string {
+  return [...humanChunks(report, options)].join('');
+}
+
+/** Text gathered before a chunk of the human report is handed on. */
+const CHUNK = 1 << 16;
+
+/**
+ * The human report in chunks, each line ending in a newline: with `--verbose` it lists a row per
+ * workflow, which for a large run is never held whole in memory.
+ */
+export function* humanChunks(
+  report: Report,
+  options: { verbose: boolean; chalk: ChalkInstance; verdict?: boolean },
+): Generator<string> {
+  let out = '';
+  for (const line of humanLines(report, options)) {
+    out += `${line}\n`;
+    if (out.length >= CHUNK) {
+      yield out;
+      out = '';
+    }
+  }
+  yield out;
+}
+
+function* humanLines(
+  report: Report,
+  options: { verbose: boolean; chalk: ChalkInstance; verdict?: boolean },
+): Generator<string> {
   const c = options.chalk;
   const end = options.verdict === false ? [''] : ['', verdict(report, c)];
-  const lines = header(report, c);
-  if (report.rollback) return lines.concat(rollback(report, options), ...end).join('\n') + '\n';
-  if (report.cleanup) return lines.concat(cleanup(report), ...end).join('\n') + '\n';
-  if (report.mode === 'runs') return lines.concat(runs(report, c).slice(1), ...end).join('\n') + '\n';
-  lines.push(...summary(report));
-  lines.push(...orphans(report, c), ...conflicts(report, c), ...invalid(report, c), ...warnings(report, c));
-  lines.push(...drop(report), ...runs(report, c));
-  if (options.verbose) lines.push(...workflowChanges(report, c));
-  return lines.concat(end).join('\n') + '\n';
+  yield* header(report, c);
+  if (report.rollback) yield* rollback(report, options);
+  else if (report.cleanup) yield* cleanup(report);
+  else if (report.mode === 'runs') yield* runs(report, c).slice(1);
+  else {
+    yield* summary(report);
+    yield* orphans(report, c);
+    yield* conflicts(report, c);
+    yield* invalid(report, c);
+    yield* warnings(report, c);
+    yield* drop(report);
+    yield* runs(report, c);
+    if (options.verbose) yield* workflowChanges(report, c);
+  }
+  yield* end;
 }
 
 function header(report: Report, c: ChalkInstance): string[] {
@@ -140,15 +175,14 @@ function runs(report: Report, c: ChalkInstance): string[] {
   ];
 }
 
-function workflowChanges(report: Report, c: ChalkInstance): string[] {
-  if (report.workflows.length === 0) return [];
-  const lines = ['', c.bold('Workflow changes:')];
+function* workflowChanges(report: Report, c: ChalkInstance): Generator<string> {
+  if (report.workflows.length === 0) return;
+  yield* ['', c.bold('Workflow changes:')];
   for (const w of report.workflows) {
-    lines.push(`  ${w.name} (${w.uid}, version ${w.version})`);
-    for (const name of w.added) lines.push(c.green(`    + ${name}`));
-    for (const name of w.replaced) lines.push(c.cyan(`    ~ ${name}`));
+    yield `  ${w.name} (${w.uid}, version ${w.version})`;
+    for (const name of w.added) yield c.green(`    + ${name}`);
+    for (const name of w.replaced) yield c.cyan(`    ~ ${name}`);
   }
-  return lines;
 }
 
 function cleanup(report: Report): string[] {
@@ -157,29 +191,26 @@ function cleanup(report: Report): string[] {
 }
 
 /** The rollback section: the run it undoes, the rows and tables that come back, and the drift. */
-function rollback(report: Report, options: { verbose: boolean; chalk: ChalkInstance }): string[] {
+function* rollback(report: Report, options: { verbose: boolean; chalk: ChalkInstance }): Generator<string> {
   const c = options.chalk;
   const r = report.rollback;
-  if (!r) return [];
-  if (r.runId === null) return [];
-  const lines = [
+  if (!r || r.runId === null) return;
+  yield (
     `  run              ${r.runId}, started ${r.runStartedAt}: ${r.runWorkflowsUpdated} workflow row(s) updated` +
-      `${r.runTableDropped ? ', tables dropped' : ''}`,
-    ...rollbackCounts(report),
-  ];
+    `${r.runTableDropped ? ', tables dropped' : ''}`
+  );
+  yield* rollbackCounts(report);
   if (r.drifted.length > 0) {
-    lines.push('', c.yellow.bold(`Edited since the run (${r.drifted.length}):`));
+    yield* ['', c.yellow.bold(`Edited since the run (${r.drifted.length}):`)];
     for (const d of r.drifted) {
       const kept = d.forceKeeps.length > 0 ? `; --force keeps their edits to ${d.forceKeeps.join(', ')}` : '';
-      lines.push(`  workflow ${d.uid} (version ${d.version}) "${d.name ?? ''}": ${d.reason}${kept}`);
+      yield `  workflow ${d.uid} (version ${d.version}) "${d.name ?? ''}": ${d.reason}${kept}`;
     }
   }
   if (options.verbose && r.workflows && r.workflows.length > 0) {
-    lines.push('', c.bold(`Workflow rows ${r.refused || report.outcome !== 'done' ? 'to restore' : 'restored'}:`));
-    for (const w of r.workflows)
-      lines.push(`  ${w.uid} (version ${w.version}) "${w.name}"${w.forced ? ' [forced]' : ''}`);
+    yield* ['', c.bold(`Workflow rows ${r.refused || report.outcome !== 'done' ? 'to restore' : 'restored'}:`)];
+    for (const w of r.workflows) yield `  ${w.uid} (version ${w.version}) "${w.name}"${w.forced ? ' [forced]' : ''}`;
   }
-  return lines;
 }
 
 function rollbackCounts(report: Report): string[] {
