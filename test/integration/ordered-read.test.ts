@@ -126,3 +126,23 @@ describe('the ordered read of SQLite', () => {
     }, 120_000);
   }
 });
+
+describe('the ordered read of SQLite, on ids stored as other than text', () => {
+  it('is not used when an id is stored as bytes at either end of the index (it would sort apart from the texts)', async () => {
+    await withDataset('sqlite', 'cases', async (db: TestDatabase) => {
+      const raw = new Database(db.url);
+      raw.pragma('foreign_keys = OFF');
+      // Bytes sort after every text: the greatest id of the index.
+      raw.exec(
+        'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) ' +
+          "SELECT project_id, CAST('wf-multi' AS BLOB), '1', 'sc-bytes-id', 'bytes-id', '2025-01-01 00:00:00', " +
+          `'{"step_name": "S"}' FROM workflow WHERE uid = 'wf-multi' LIMIT 1`,
+      );
+      raw.close();
+      // What the keyed read then makes of such an id is not this test's subject: only which read is used.
+      const log = `${db.url}.bytes.log`;
+      await cli(['plan', '--db', db.url, '--json', '--quiet'], { STEPCFG_SQL_LOG: log });
+      expect(readFileSync(log, 'utf8')).toMatch(KEYED);
+    });
+  }, 60_000);
+});
