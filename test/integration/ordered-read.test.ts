@@ -76,15 +76,32 @@ function specsOf(file: string): { uid: string; version: string; spec: string }[]
   }
 }
 
+/**
+ * Specs of every kind the reading thread reads ahead of the planner (`x` numbers them): in
+ * json.dumps form, in other spacing, with number literals json.dumps writes otherwise, non-ASCII
+ * text, an escaped key, NaN, a copy of a column that differs, a step name that is no string.
+ */
+const MANY_SPECS = [
+  `'{"step_name": "S", "kwargs": {"x": ' || x || '}}'`,
+  `'{"step_name":"S","branch":"b","kwargs":{"x":' || x || '}}'`,
+  `'{"step_name": "S", "kwargs": {"y": [1.50, 1e3, -0.0], "x": ' || x || '}}'`,
+  `'{"step_name": "S\\u00e9", "branch": "é", "kwargs": {"ü": "✓ ' || x || '"}}'`,
+  `'{"step\\u005fname": "S", "kwargs": {"x": ' || x || '}}'`,
+  `'{"step_name": "S", "kwargs": {"x": NaN}}'`,
+  `'{"step_name": "S", "name": "not-my-name", "kwargs": null}'`,
+  `'{"step_name": ' || x || '}'`,
+];
+
 /** Enough step rows (2,500 workflows of 10) for the read to go to a thread of its own. */
 function addManyRows(file: string): void {
   const db = new Database(file);
   db.pragma('foreign_keys = OFF');
+  const spec = `CASE x % ${MANY_SPECS.length} ${MANY_SPECS.map((s, i) => `WHEN ${i} THEN ${s}`).join(' ')} END`;
   db.exec(`
     WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 25000)
     INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec)
     SELECT 'p-cases', 'wf-many-' || (x / 10), '1', 'sc-many-' || x, 'many-' || x, '2025-03-01 00:00:00',
-           '{"step_name": "S", "kwargs": {"x": ' || x || '}}' FROM n`);
+           ${spec} FROM n`);
   db.exec(`
     WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < 2500)
     INSERT INTO workflow (project_id, workflow_type, state, version, owner_id, uid, name, created, spec)
@@ -125,4 +142,24 @@ describe('the ordered read of SQLite', () => {
       });
     }, 120_000);
   }
+});
+
+describe('the ordered read of SQLite, on ids stored as other than text', () => {
+  it('is not used when an id is stored as bytes at either end of the index (it would sort apart from the texts)', async () => {
+    await withDataset('sqlite', 'cases', async (db: TestDatabase) => {
+      const raw = new Database(db.url);
+      raw.pragma('foreign_keys = OFF');
+      // Bytes sort after every text: the greatest id of the index.
+      raw.exec(
+        'INSERT INTO step_configuration (project_id, workflow_id, version, uid, name, created, spec) ' +
+          "SELECT project_id, CAST('wf-multi' AS BLOB), '1', 'sc-bytes-id', 'bytes-id', '2025-01-01 00:00:00', " +
+          `'{"step_name": "S"}' FROM workflow WHERE uid = 'wf-multi' LIMIT 1`,
+      );
+      raw.close();
+      // What the keyed read then makes of such an id is not this test's subject: only which read is used.
+      const log = `${db.url}.bytes.log`;
+      await cli(['plan', '--db', db.url, '--json', '--quiet'], { STEPCFG_SQL_LOG: log });
+      expect(readFileSync(log, 'utf8')).toMatch(KEYED);
+    });
+  }, 60_000);
 });
