@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { NOTHING_WRITTEN, ToolError } from '../errors.js';
 import type { ExportedRow } from './store.js';
+import { WholeFile } from './whole-file.js';
 
 /** One row the fold did not place, with why, as it goes into the `--orphans-out` file. */
 export interface LeftRow extends ExportedRow {
@@ -13,23 +12,17 @@ export interface LeftRow extends ExportedRow {
  * linked to its name — a link, unlike a rename, never replaces a file that appeared meanwhile.
  */
 export function writeOrphansFile(path: string, content: object): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
+  let file: WholeFile | undefined;
   try {
-    writeSync(fd, JSON.stringify(content, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
+    file = new WholeFile(path);
+    file.write(JSON.stringify(content, null, 2) + '\n');
+    file.commit(false);
   } catch (e) {
+    file?.abandon();
     throw new ToolError(
       (e as NodeJS.ErrnoException).code === 'EEXIST'
         ? `--orphans-out ${path} already exists; ${NOTHING_WRITTEN}`
         : `cannot write --orphans-out ${path}: ${(e as Error).message}; ${NOTHING_WRITTEN}`,
     );
-  } finally {
-    unlinkSync(tmp);
   }
 }
