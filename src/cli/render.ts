@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { Report } from '../migrate/report.js';
+import { planDiffLines, planFileLines } from './render-plan.js';
 
 /** Formats the human report: summary, blockers, orphans, conflicts, invalid rows, warnings. No logic. */
 /** Without `verdict`, the report ends before its last line (the plan before a question; a refusal said on stderr). */
@@ -10,13 +11,15 @@ export function renderHuman(
   const c = options.chalk;
   const end = options.verdict === false ? [''] : ['', verdict(report, c)];
   const lines = header(report, c);
-  if (report.rollback) return lines.concat(rollback(report, options), ...end).join('\n') + '\n';
+  const plan = [...planDiffLines(report, c), ...planFileLines(report)];
+  if (report.rollback) return lines.concat(rollback(report, options), ...plan, ...end).join('\n') + '\n';
   if (report.cleanup) return lines.concat(cleanup(report), ...end).join('\n') + '\n';
   if (report.mode === 'runs') return lines.concat(runs(report, c).slice(1), ...end).join('\n') + '\n';
   lines.push(...summary(report));
   lines.push(...orphans(report, c), ...conflicts(report, c), ...invalid(report, c), ...warnings(report, c));
   lines.push(...drop(report), ...runs(report, c));
   if (options.verbose) lines.push(...workflowChanges(report, c));
+  lines.push(...plan);
   return lines.concat(end).join('\n') + '\n';
 }
 
@@ -129,12 +132,13 @@ function runs(report: Report, c: ChalkInstance): string[] {
     String(r.workflowsUpdated),
     r.tableDropped ? 'yes' : 'no',
     r.canRollBack ? 'yes' : 'no',
+    r.planFile ? r.planFile.sha256.slice(0, 12) : '-',
   ]);
   return [
     '',
     c.bold('Runs:'),
     ...table(
-      ['id', 'mode', 'status', 'started', 'finished', 'host pid', 'workflows', 'dropped', 'can roll back'],
+      ['id', 'mode', 'status', 'started', 'finished', 'host pid', 'workflows', 'dropped', 'can roll back', 'plan'],
       rows,
     ),
   ];

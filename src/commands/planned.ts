@@ -3,7 +3,7 @@ import { ExitCode, usageError } from '../errors.js';
 import { planDiff, type KeyList, type PlanDiff } from '../plan-file/compare.js';
 import { Digest, type Entry } from '../plan-file/entry.js';
 import { locationOf, PLAN_FORMAT, PLAN_FORMAT_VERSION, type PlanHeader } from '../plan-file/header.js';
-import { planEntries, readPlanFile, type LoadedPlan } from '../plan-file/reader.js';
+import { planEntries, readPlanFile } from '../plan-file/reader.js';
 import { PlanFileWriter } from '../plan-file/writer.js';
 import { adoptPolicy } from './plan-policy.js';
 import type { PlanFileRef } from '../migrate/report.js';
@@ -125,7 +125,10 @@ export async function writingPlan(
 export function unlessPlanHadRows(req: RunRequest, done: RunResult): RunResult {
   const loaded = req.fromPlan?.loaded;
   if (!loaded || loaded.trailer.entries === 0) return done;
-  const blocker = `the plan ${loaded.path} has ${loaded.trailer.entries} row(s), but there is nothing to migrate now (${done.report.notes.at(-1) ?? ''}); make the plan again`;
+  const why = done.report.notes.at(-1) ?? '';
+  const blocker =
+    `the plan ${loaded.path} has ${loaded.trailer.entries} row(s), but there is nothing to migrate now (${why}); ` +
+    'make the plan again';
   const report = { ...done.report, outcome: 'blocked' as const, blockers: [blocker] };
   return { exitCode: ExitCode.blocked, report };
 }
