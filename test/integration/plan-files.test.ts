@@ -79,6 +79,38 @@ async function insertStep(db: TestDatabase): Promise<{ uid: string; version: str
 
 const key = (k: { uid: string; version: string }) => ({ uid: k.uid, version: k.version });
 
+/**
+ * Step rows a fingerprint must carry exactly: 10 MB of kwargs, `__proto__` keys, numbers beyond
+ * 2^53, quotes, backslashes, escaped NUL, non-ASCII; and ids that differ from a workflow's only by
+ * case or trailing spaces (one row each way, which MariaDB's collation holds equal to the workflow's).
+ */
+async function hostileRows(db: TestDatabase): Promise<void> {
+  const k = db.knex();
+  const { uid, project_id } = (await k('workflow')
+    .whereIn('uid', k('step_configuration').select('workflow_id'))
+    .orderBy('uid')
+    .first('uid', 'project_id')) as { uid: string; project_id: string };
+  const specs = [
+    `{"step_name": "S", "kwargs": {"blob": "${'x'.repeat(10 * 1024 * 1024)}"}}`,
+    '{"step_name": "S", "kwargs": {"__proto__": {"polluted": 1}, "n": 123456789012345678901234567890, "f": 1.0}}',
+    '{"step_name": "S\\u0000\\"q\\\\", "branch": "é-名", "kwargs": {"s": "\\u0000 \'quoted\' \\\\"}}',
+  ];
+  const rows = [
+    ...specs.map((spec, n) => ({ workflow_id: uid, name: `hostile-${n}`, spec })),
+    { workflow_id: uid.toUpperCase(), name: 'upper-case-id', spec: specs[1]! },
+    { workflow_id: `${uid}  `, name: 'trailing-spaces-id', spec: specs[1]! },
+  ];
+  for (const [n, row] of rows.entries()) {
+    await k('step_configuration').insert({
+      ...row,
+      project_id,
+      version: '1',
+      uid: `sc-hostile-${n}`,
+      created: `2025-01-01 00:00:0${n}`,
+    });
+  }
+}
+
 describeEachDialect('plan files', (dialect, need) => {
   it('plan --out, no change, apply --plan: the database a plain apply gives, the plan named in the report and in runs', async (ctx) => {
     need(ctx);
@@ -101,6 +133,23 @@ describeEachDialect('plan files', (dialect, need) => {
 
       const runs = await ok(['runs', '--db', db.url]);
       expect(runs.runs!.map((r) => r.planFile)).toEqual([{ path: file, sha256 }]);
+    });
+  });
+
+  it('hostile rows and ids that differ only by case: apply --plan gives what a plain apply gives', async (ctx) => {
+    need(ctx);
+    const plain = await withDataset(dialect, 'sample', async (db) => {
+      await hostileRows(db);
+      await ok(['apply', '--db', db.url]);
+      return dumpDatabase(db);
+    });
+    await withDataset(dialect, 'sample', async (db) => {
+      await hostileRows(db);
+      const { file } = await planOut(db);
+      // Hashes, not specs: the 10 MB row adds a line of a few dozen bytes.
+      expect(statSync(file).size).toBeLessThan(64 * 1024);
+      await ok(['apply', '--db', db.url, '--plan', file]);
+      expect(await dumpDatabase(db)).toBe(plain);
     });
   });
 
