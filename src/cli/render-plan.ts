@@ -9,16 +9,21 @@ const KEYS_SHOWN = 10;
 export function planFileLines(report: Report): string[] {
   const f = report.planFile;
   if (!f) return [];
-  const next = report.mode === 'rollback' ? 'rollback --plan' : 'apply --plan';
-  if (report.dryRun) {
-    return [
-      '',
-      `Plan written to ${f.path} (sha256 ${f.sha256})`,
-      `  review it, then carry it out with: stepcfg-migrate ${next} ${f.path}`,
-    ];
-  }
-  const what = report.outcome === 'done' ? 'Plan carried out' : 'Reviewed plan (not carried out)';
+  if (report.dryRun) return ['', `Plan written to ${f.path} (sha256 ${f.sha256})`];
+  const what =
+    report.outcome === 'done'
+      ? 'Plan carried out'
+      : report.outcome === 'planned'
+        ? 'Reviewed plan'
+        : 'Reviewed plan, not carried out';
   return ['', `${what}: ${f.path} (sha256 ${f.sha256})`];
+}
+
+/** After a plan that goes through: how to carry out the plan file written, if one was. */
+export function nextStep(report: Report): string | undefined {
+  if (!report.planFile || !report.dryRun) return undefined;
+  const verb = report.mode === 'rollback' ? 'rollback' : 'apply';
+  return `Review it, then carry it out with: stepcfg-migrate ${verb} --plan ${report.planFile.path}`;
 }
 
 /** What changed since a reviewed plan, by key: each kind of difference, its first rows, how many more. */

@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { Report } from '../migrate/report.js';
-import { planDiffLines, planFileLines } from './render-plan.js';
+import { nextStep, planDiffLines, planFileLines } from './render-plan.js';
 
 /** Formats the human report: summary, blockers, orphans, conflicts, invalid rows, warnings. No logic. */
 /** Without `verdict`, the report ends before its last line (the plan before a question; a refusal said on stderr). */
@@ -223,10 +223,13 @@ export function verdict(report: Report, c: ChalkInstance): string {
       );
     case 'blocked':
       return c.red.bold(`Blocked, nothing written: ${report.blockers.join('; ')}.`);
-    case 'planned':
-      if (message) return c.green(`The rollback would go through: ${message}.`);
+    case 'planned': {
+      const next = nextStep(report);
+      if (message) return c.green(`The rollback would go through: ${message}.${next ? ` ${next}` : ''}`);
       if (report.cleanup) return c.green("Cleanup would remove the tool's tables. Run it without --dry-run to do it.");
+      if (next) return c.green(`The plan would go through. ${next}`);
       return c.green(`The plan would go through. Apply it with the apply command (or without --dry-run).`);
+    }
     case 'done':
       if (message) return c.green.bold(`Done: ${message}.`);
       if (report.cleanup)
