@@ -49,7 +49,7 @@ async function applyRun(ctx: Context): Promise<RunResult> {
   const refused = await approval(ctx, {
     question: applyQuestion(ctx),
     required: req.dropTable,
-    preview: () => planOf(ctx),
+    preview: () => previewOf(ctx),
   });
   if (refused) return refused;
   if (req.backupFile) {
@@ -59,6 +59,19 @@ async function applyRun(ctx: Context): Promise<RunResult> {
     await backupBeforeWriting(ctx);
   }
   return withOwnTables(ctx, () => foldAndRecord(ctx));
+}
+
+/**
+ * What the operator is shown before the question. With a reviewed plan it is first checked
+ * against the plan: a plan that no longer holds is refused, not asked about.
+ */
+async function previewOf(ctx: Context): Promise<RunResult> {
+  const check = reviewedPlanCheck(ctx.req);
+  const preview = await planOf(ctx, check?.sink);
+  if (!check || check.holds() || preview.exitCode !== ExitCode.ok) return preview;
+  return changedSincePlan(ctx, preview, async (sink) => {
+    await readOnly(ctx.adapter, () => scan(ctx, { witness: foldWitness(sink) }));
+  });
 }
 
 /** The question before an apply: what it writes, where, and the tables it drops. */

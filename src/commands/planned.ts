@@ -156,10 +156,11 @@ export function reviewedPlanCheck(req: RunRequest): { sink: (e: Entry) => void; 
 /**
  * The end of a run whose data no longer gives the reviewed plan: exit 3, nothing written, and
  * the differences by key, found by a read-only pass (`collect`) compared with the plan's entries.
+ * `found` is what the run found: the plan of its pass, or the result of its preview.
  */
 export async function changedSincePlan(
   ctx: Context,
-  plan: Plan,
+  found: Plan | RunResult,
   collect: (sink: (e: Entry) => void) => Promise<void>,
   extra: Parameters<typeof blockedResult>[3] = {},
 ): Promise<RunResult> {
@@ -169,7 +170,10 @@ export async function changedSincePlan(
   const blocker =
     `the data changed since the plan ${loaded.path} was made` +
     `${said ? `: ${said}` : ' (and changed back meanwhile)'}; make the plan again and review it`;
-  return blockedResult(ctx, plan, [blocker], { ...extra, planDiff: diff });
+  if ('summary' in found) return blockedResult(ctx, found, [blocker], { ...extra, planDiff: diff });
+  // A preview's report (before the question), ended as refused.
+  const report = { ...found.report, ...extra, outcome: 'blocked' as const, blockers: [blocker], planDiff: diff };
+  return { exitCode: ExitCode.blocked, report };
 }
 
 /** The differences in a few words: how many rows of each kind. */

@@ -142,7 +142,8 @@ async function rollbackRun(ctx: Context, sink?: (e: Entry) => void): Promise<Run
   const question =
     `Roll back run ${run.id} on ${where}? Workflow specs it changed get their original text back` +
     `${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`;
-  const preview = () => dryRollback(ctx, run, tables.todo);
+  // With a reviewed plan the preview is checked against it: a rollback that changed is not asked about.
+  const preview = () => dryRollback(ctx, run, tables.todo, reviewedPlanCheck(ctx.req));
   const declined = await approval(ctx, { question, required: true, preview });
   if (declined) return declined;
   await backupBeforeWriting(ctx);
