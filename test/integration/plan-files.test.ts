@@ -333,4 +333,25 @@ describeEachDialect('plan files', (dialect, need) => {
       expect(drifted.planDiff!.workflowRows.changed.keys).toEqual([key(workflow)]);
     });
   });
+
+  it('the rollback of a run that dropped the tables: rollback --plan brings them back as planned', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const before = await dumpDatabase(db);
+      const orphans = freshFile('left.json');
+      await ok(['apply', '--db', db.url, '--drop-table', '--orphans-out', orphans, '--yes']);
+      const file = freshFile('undo-drop.plan');
+      const planned = await ok(['rollback', '--db', db.url, '--dry-run', '--out', file]);
+      expect(planned.rollback!.tables.map((t) => t.table).sort()).toEqual([
+        'step_configuration',
+        'step_configuration_labels',
+      ]);
+      const trailer = JSON.parse(readFileSync(file, 'utf8').trimEnd().split('\n').at(-2)!) as {
+        rollback: { tables: unknown };
+      };
+      expect(trailer.rollback.tables).toEqual(planned.rollback!.tables);
+      await ok(['rollback', '--db', db.url, '--plan', file, '--yes']);
+      expect(await dumpDatabase(db)).toBe(before);
+    });
+  });
 });
