@@ -88,7 +88,7 @@ export async function writingPlan(
 ): Promise<RunResult> {
   if (!req.planOut) return pass();
   const policy = kind === 'fold' ? foldPolicy(req) : { run: req.runId ?? null, force: req.force };
-  const writer = new PlanFileWriter(req.planOut, headerOf(req, kind, policy as PlanHeader['policy']));
+  const writer = new PlanFileWriter(req.planOut, headerOf(req, kind, policy));
   let done: RunResult;
   try {
     done = await pass((e) => writer.add(e));

@@ -16,9 +16,12 @@ export interface FoldPolicy {
   ifExists: boolean;
 }
 
-/** What a rollback writes depends on: the run it undoes and `--force`. */
+/**
+ * What a rollback writes depends on: the run it undoes and `--force`. `run` is the run asked
+ * for (`--run`, null for the latest); the run found is in the end line.
+ */
 export interface RollbackPolicy {
-  run: string;
+  run: string | null;
   force: boolean;
 }
 
