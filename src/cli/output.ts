@@ -1,6 +1,6 @@
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { Chalk, supportsColor, supportsColorStderr } from 'chalk';
 import { reportJson, type Mode, type Report } from '../migrate/report.js';
+import { WholeFile } from '../migrate/whole-file.js';
 import type { CliOptions } from './program.js';
 import { humanChunks, verdict } from './render.js';
 
@@ -31,16 +31,13 @@ export function errorLine(out: Output, message: string): void {
  * stands whatever happens here: a failure is said, not turned into another exit code.
  */
 export function writeReportFile(out: Output, file: string, json: string | Iterable<string>): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  let whole: WholeFile | undefined;
   try {
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      for (const chunk of typeof json === 'string' ? [json] : json) writeSync(fd, chunk);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    whole = new WholeFile(file);
+    for (const chunk of typeof json === 'string' ? [json] : json) whole.write(chunk);
+    whole.commit(true);
   } catch (e) {
+    whole?.abandon();
     errorLine(out, `the run's outcome stands, but its report could not be written to ${file}: ${(e as Error).message}`);
   }
 }

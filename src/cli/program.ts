@@ -26,6 +26,8 @@ export interface CliOptions {
   yes?: boolean;
   backupFile?: string;
   ifExists?: boolean;
+  out?: string;
+  plan?: string;
 }
 
 /** The commands; a command line without one is an apply (or, with --dry-run / --rollback, those). */
@@ -81,6 +83,13 @@ const FLAGS: Record<string, () => Option> = {
     ),
   backupFile: () =>
     new Option('--backup-file <path>', 'SQLite: copy the whole database to PATH (online backup) before writing'),
+  out: () =>
+    new Option('--out <file>', 'with a dry run: write the plan to FILE, to be carried out later with --plan FILE'),
+  plan: () =>
+    new Option(
+      '--plan <file>',
+      'carry out the plan in FILE (made with --out) only if the data still gives it; else exit 3',
+    ),
 };
 
 const CONNECTION = ['db', 'lockTimeout', 'stepTable', 'workflowTable', 'schema'];
@@ -91,9 +100,10 @@ const POLICY = ['onConflict', 'skipInvalid', 'strict'];
 export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; examples: string[] }> = {
   plan: {
     summary: 'show what an apply would do, in a read-only transaction; write nothing (alias: --dry-run)',
-    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', ...OUTPUT],
+    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', 'out', ...OUTPUT],
     examples: [
       'stepcfg-migrate plan --db sqlite:////data/sql.db',
+      'stepcfg-migrate plan --db "$URL" --out reviewed.plan',
       'stepcfg-migrate plan --db "$URL" --json | jq .summary',
     ],
   },
@@ -109,10 +119,13 @@ export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; exam
       'backupFile',
       'yes',
       'dryRun',
+      'out',
+      'plan',
       ...OUTPUT,
     ],
     examples: [
       'stepcfg-migrate apply --db sqlite:////data/sql.db',
+      'stepcfg-migrate apply --db "$URL" --plan reviewed.plan',
       'stepcfg-migrate apply --db "$URL" --drop-table --orphans-out left.json --yes',
     ],
   },
@@ -123,9 +136,10 @@ export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; exam
   },
   rollback: {
     summary: 'undo the latest applied run (or --run ID): specs back byte for byte, dropped tables back',
-    flags: [...CONNECTION, 'run', 'force', 'dryRun', 'yes', 'backupFile', 'batchSize', ...OUTPUT],
+    flags: [...CONNECTION, 'run', 'force', 'dryRun', 'yes', 'backupFile', 'batchSize', 'out', 'plan', ...OUTPUT],
     examples: [
       'stepcfg-migrate rollback --db "$URL" --dry-run',
+      'stepcfg-migrate rollback --db "$URL" --dry-run --out undo.plan',
       'stepcfg-migrate rollback --db "$URL" --run 3f2a --yes',
     ],
   },

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { Report } from '../migrate/report.js';
+import { nextStep, planDiffLines, planFileLines } from './render-plan.js';
 
 /** Formats the human report: summary, blockers, orphans, conflicts, invalid rows, warnings. No logic. */
 /** Without `verdict`, the report ends before its last line (the plan before a question; a refusal said on stderr). */
@@ -39,7 +40,8 @@ function* humanLines(
   const c = options.chalk;
   const end = options.verdict === false ? [''] : ['', verdict(report, c)];
   yield* header(report, c);
-  if (report.rollback) yield* rollback(report, options);
+  const plan = () => [...planDiffLines(report, c), ...planFileLines(report)];
+  if (report.rollback) yield* [...rollback(report, options), ...plan()];
   else if (report.cleanup) yield* cleanup(report);
   else if (report.mode === 'runs') yield* runs(report, c).slice(1);
   else {
@@ -51,6 +53,7 @@ function* humanLines(
     yield* drop(report);
     yield* runs(report, c);
     if (options.verbose) yield* workflowChanges(report, c);
+    yield* plan();
   }
   yield* end;
 }
@@ -164,12 +167,13 @@ function runs(report: Report, c: ChalkInstance): string[] {
     String(r.workflowsUpdated),
     r.tableDropped ? 'yes' : 'no',
     r.canRollBack ? 'yes' : 'no',
+    r.planFile ? r.planFile.sha256.slice(0, 12) : '-',
   ]);
   return [
     '',
     c.bold('Runs:'),
     ...table(
-      ['id', 'mode', 'status', 'started', 'finished', 'host pid', 'workflows', 'dropped', 'can roll back'],
+      ['id', 'mode', 'status', 'started', 'finished', 'host pid', 'workflows', 'dropped', 'can roll back', 'plan'],
       rows,
     ),
   ];
@@ -250,10 +254,13 @@ export function verdict(report: Report, c: ChalkInstance): string {
       );
     case 'blocked':
       return c.red.bold(`Blocked, nothing written: ${report.blockers.join('; ')}.`);
-    case 'planned':
-      if (message) return c.green(`The rollback would go through: ${message}.`);
+    case 'planned': {
+      const next = nextStep(report);
+      if (message) return c.green(`The rollback would go through: ${message}.${next ? ` ${next}` : ''}`);
       if (report.cleanup) return c.green("Cleanup would remove the tool's tables. Run it without --dry-run to do it.");
+      if (next) return c.green(`The plan would go through. ${next}`);
       return c.green(`The plan would go through. Apply it with the apply command (or without --dry-run).`);
+    }
     case 'done':
       if (message) return c.green.bold(`Done: ${message}.`);
       if (report.cleanup)

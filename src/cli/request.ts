@@ -60,6 +60,18 @@ export function toRequest(
     force: !!o.force,
     ifExists: !!o.ifExists,
     backupFile: o.backupFile === undefined ? undefined : resolve(o.backupFile),
+    ...planFiles(o, given),
+  };
+}
+
+/** The options a plan fixes: given with `--plan`, each must agree with the plan's. */
+const PLAN_FIXES = ['onConflict', 'skipInvalid', 'strict', 'dropTable', 'orphansOut', 'ifExists', 'run', 'force'];
+
+/** `--out` (a plan to write) and `--plan` (a reviewed plan to carry out), as paths. */
+function planFiles(o: CliOptions, given: (key: string) => boolean): Pick<CliRequest, 'planOut' | 'fromPlan'> {
+  return {
+    planOut: o.out === undefined ? undefined : resolve(o.out),
+    fromPlan: o.plan === undefined ? undefined : { path: resolve(o.plan), given: PLAN_FIXES.filter(given) },
   };
 }
 
@@ -91,6 +103,10 @@ function commandProblems({ command, mode, o, given }: Parsed): string[] {
   if (mode !== 'rollback' && (o.run !== undefined || o.force)) problems.push('--run and --force go with --rollback');
   if (command !== undefined && o.rollback) problems.push(`--rollback cannot be combined with the ${command} command`);
   if (o.quiet && o.verbose) problems.push('--quiet and --verbose contradict each other: choose one');
+  const dryRun = !!o.dryRun || command === 'plan';
+  if (o.out !== undefined && !dryRun)
+    problems.push('--out writes a plan: it goes with plan, --dry-run or rollback --dry-run');
+  if (o.plan !== undefined && dryRun) problems.push('--plan carries out a reviewed plan: drop --dry-run');
   return problems;
 }
 
@@ -117,6 +133,7 @@ function fileProblems({ mode, o }: Parsed): string[] {
     ['--report', o.report, true],
     ['--orphans-out', o.orphansOut, false],
     ['--backup-file', o.backupFile, false],
+    ['--out', o.out, true],
   ] as const) {
     const problem = file === undefined ? undefined : outputFileProblem(name, file, mayExist);
     if (problem) problems.push(problem);

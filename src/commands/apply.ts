@@ -21,6 +21,9 @@ import { dropBlockers, exportLeftRows, finishPendingDrops, keptTablesFor } from 
 import { approval } from './approval.js';
 import type { StageTarget } from '../dialect/adapter.js';
 import { absentStepTable, planOf } from './plan.js';
+import type { Entry } from '../plan-file/entry.js';
+import { foldWitness } from '../plan-file/witness.js';
+import { changedSincePlan, planFileRef, reviewedPlanCheck, unlessPlanHadRows } from './planned.js';
 
 /**
  * Apply: plan, and only when nothing blocks, write in one transaction: the original specs into
@@ -29,7 +32,7 @@ import { absentStepTable, planOf } from './plan.js';
  */
 export async function apply(session: Session): Promise<RunResult> {
   const absent = await absentStepTable(session);
-  if (absent) return absent;
+  if (absent) return unlessPlanHadRows(session.req, absent);
   const book = new Bookkeeping(session.adapter, await schemaOf(session));
   const ctx = await openRun(session, await finishPendingDrops(session.adapter, book));
   return whileRecordedRunning(ctx, () => applyRun(ctx));
@@ -41,12 +44,12 @@ async function applyRun(ctx: Context): Promise<RunResult> {
     ctx.notes.push(`nothing to migrate: ${req.tables.step} was dropped by run ${ctx.droppedBy.id}`);
     const plan = emptyPlan();
     plan.summary.tableDropped = true;
-    return result(ctx, plan, 'nothing-to-do', ExitCode.ok);
+    return unlessPlanHadRows(req, result(ctx, plan, 'nothing-to-do', ExitCode.ok));
   }
   const refused = await approval(ctx, {
     question: applyQuestion(ctx),
     required: req.dropTable,
-    preview: () => planOf(ctx),
+    preview: () => previewOf(ctx),
   });
   if (refused) return refused;
   if (req.backupFile) {
@@ -56,6 +59,19 @@ async function applyRun(ctx: Context): Promise<RunResult> {
     await backupBeforeWriting(ctx);
   }
   return withOwnTables(ctx, () => foldAndRecord(ctx));
+}
+
+/**
+ * What the operator is shown before the question. With a reviewed plan it is first checked
+ * against the plan: a plan that no longer holds is refused, not asked about.
+ */
+async function previewOf(ctx: Context): Promise<RunResult> {
+  const check = reviewedPlanCheck(ctx.req);
+  const preview = await planOf(ctx, check?.sink);
+  if (!check || check.holds() || preview.exitCode !== ExitCode.ok) return preview;
+  return changedSincePlan(ctx, preview, async (sink) => {
+    await readOnly(ctx.adapter, () => scan(ctx, { witness: foldWitness(sink) }));
+  });
 }
 
 /** The question before an apply: what it writes, where, and the tables it drops. */
@@ -106,9 +122,17 @@ async function withOwnTables(ctx: Context, fn: () => Promise<RunResult>): Promis
  */
 async function foldAndRecord(ctx: Context): Promise<RunResult> {
   const { adapter } = ctx;
+  const check = reviewedPlanCheck(ctx.req);
   await adapter.begin('write');
   try {
-    const written = await stageWrites(ctx);
+    const written = await stageWrites(ctx, check?.sink);
+    if (check && !check.holds()) {
+      await adapter.rollback();
+      await adapter.closeStage();
+      return await changedSincePlan(ctx, written.plan, async (sink) => {
+        await readOnly(adapter, () => scan(ctx, { witness: foldWitness(sink) }));
+      });
+    }
     const blockers = [...written.plan.blockers, ...(ctx.req.dropTable ? await dropBlockers(ctx, written.plan) : [])];
     if (blockers.length > 0) {
       await adapter.rollback();
@@ -121,8 +145,11 @@ async function foldAndRecord(ctx: Context): Promise<RunResult> {
   }
 }
 
-/** The writing pass: plans every batch under lock and stages the specs it will write. */
-async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }> {
+/**
+ * The writing pass: plans every batch under lock and stages the specs it will write; with a
+ * reviewed plan, every row it reads also goes to the plan's check.
+ */
+async function stageWrites(ctx: Context, sink?: (e: Entry) => void): Promise<{ plan: Plan; staged: number }> {
   const { adapter, store, book, req } = ctx;
   if (adapter.transactionalDdl) await book.ensureTables();
   // A table about to be dropped takes no new rows while the run plans and writes.
@@ -132,6 +159,7 @@ async function stageWrites(ctx: Context): Promise<{ plan: Plan; staged: number }
   let staged = 0;
   const plan = await scan(ctx, {
     lock: true,
+    witness: sink && foldWitness(sink),
     write: async (updates) => {
       const hash = (spec: string) => writtenHash(spec, keepsText);
       await adapter.stage(
@@ -191,7 +219,12 @@ async function dropAndRecord(ctx: Context, plan: Plan): Promise<RunResult> {
       finishedAt: new Date().toISOString(),
       stepTable: store.step.table,
       workflowTable: store.workflow.table,
-      options: JSON.stringify({ ...req.plan, dropTable: req.dropTable, orphansOut: req.orphansOut ?? null }),
+      options: JSON.stringify({
+        ...req.plan,
+        dropTable: req.dropTable,
+        orphansOut: req.orphansOut ?? null,
+        planFile: planFileRef(req),
+      }),
       summary: JSON.stringify({ ...plan.summary, tableDropped: req.dropTable }),
       tableDropped: dropNow,
       keptStepTable: kept.find((t) => t.original.table === store.step.table)?.kept ?? null,

@@ -22,6 +22,9 @@ export const CANCELLED = `cancelled at the question; ${NOTHING_WRITTEN}`;
 export async function approval(ctx: Pick<Context, 'req'>, ask: Ask): Promise<RunResult | undefined> {
   const { req } = ctx;
   if (req.confirmation === 'yes') return undefined;
+  // A reviewed plan was the review: it is not asked about again. What needs an answer whatever
+  // was reviewed (a drop, a rollback) is asked, or needs --yes, as without a plan.
+  if (req.fromPlan && !ask.required) return undefined;
   if (req.confirmation === 'nobody') {
     if (!ask.required) return undefined;
     // The CLI refuses this before connecting; a library caller gets the same refusal here.

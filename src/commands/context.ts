@@ -9,6 +9,7 @@ import { preflight, type TableNames } from '../migrate/preflight.js';
 import { buildReport, type Mode, type Report } from '../migrate/report.js';
 import { scanPlan, type Progress, type ScanOptions } from '../migrate/scan.js';
 import type { Store } from '../migrate/store.js';
+import type { LoadedPlan } from '../plan-file/reader.js';
 
 /** Everything a run needs, already validated by the CLI. */
 export interface RunRequest {
@@ -29,6 +30,14 @@ export interface RunRequest {
   /** `--if-exists`: a step table that is simply not there is nothing to migrate (exit 0). */
   ifExists?: boolean;
   backupFile?: string;
+  /** `--out FILE` (a dry run): where the plan is written, to be carried out later with `--plan`. */
+  planOut?: string;
+  /**
+   * `--plan FILE`: the reviewed plan this run carries out, or nothing. `given` names the policy
+   * flags the command line gave (the others are taken from the plan); `loaded` is the plan once
+   * read and checked, before connecting.
+   */
+  fromPlan?: { path: string; given: string[]; loaded?: LoadedPlan };
   /** Who runs it, for the run record: host name and process id; `alive` tells whether a pid of this host runs. */
   origin: { host: string; pid: number; alive?: (pid: number) => boolean };
   /** Aborted on SIGINT/SIGTERM: the connection is dropped and the database rolls back. */
@@ -139,6 +148,9 @@ export function result(
   extra?: Parameters<typeof buildReport>[0]['extra'],
 ): RunResult {
   const { req } = ctx;
+  const loaded = req.fromPlan?.loaded;
+  // A run from a reviewed plan names it in every report it ends with.
+  if (loaded) extra = { planFile: { path: loaded.path, sha256: loaded.sha256 }, ...extra };
   const report = buildReport({
     mode: req.mode,
     dryRun: req.dryRun || req.mode === 'dry-run' || req.mode === 'status',

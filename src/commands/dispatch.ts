@@ -27,6 +27,8 @@ export async function runMigration(req: RunRequest): Promise<RunResult> {
   const label = `stepcfg-migrate ${req.origin.host} pid ${req.origin.pid}`;
   const options = { readOnly: !writes, timeoutMs: req.lockTimeoutMs, label, trace: req.trace };
   const command = await COMMANDS[req.mode]();
+  // A reviewed plan that cannot be carried out here is refused before anything connects.
+  if (req.fromPlan) await (await import('./planned.js')).loadReviewedPlan(req);
   const adapter = await openAdapter(req.target, options);
   const session: Session = { req, adapter, outputs: [] };
   const abort = () => adapter.abort();

@@ -13,10 +13,20 @@ import {
   type Session,
 } from './context.js';
 import { dropBlockers } from './drop.js';
+import type { Entry } from '../plan-file/entry.js';
+import { foldWitness } from '../plan-file/witness.js';
+import { writingPlan } from './planned.js';
 
-/** The dry run: one read-only transaction, no lock, nothing created; the plan as an apply would find it. */
+/**
+ * The dry run: one read-only transaction, no lock, nothing created; the plan as an apply would
+ * find it. With `--out`, every row it reads also goes into the plan file.
+ */
 export async function plan(session: Session): Promise<RunResult> {
-  return (await absentStepTable(session)) ?? planOf(await openRun(session));
+  return writingPlan(
+    session.req,
+    'fold',
+    async (sink) => (await absentStepTable(session)) ?? planOf(await openRun(session), sink),
+  );
 }
 
 /**
@@ -33,8 +43,9 @@ export async function absentStepTable(session: Session): Promise<RunResult | und
 }
 
 /** The plan of an open run, with what would block an apply (and its drop, with `--drop-table`). */
-export async function planOf(ctx: Context): Promise<RunResult> {
-  const found = await readOnly(ctx.adapter, () => scan(ctx));
+export async function planOf(ctx: Context, sink?: (e: Entry) => void): Promise<RunResult> {
+  const witness = sink && foldWitness(sink);
+  const found = await readOnly(ctx.adapter, () => scan(ctx, { witness }));
   found.summary.tableDropped = ctx.droppedBy !== null;
   const blockers = [...found.blockers, ...(ctx.req.dropTable ? await dropBlockers(ctx, found) : [])];
   if (blockers.length > 0) return blockedResult(ctx, found, blockers);

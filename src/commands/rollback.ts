@@ -22,6 +22,9 @@ import {
   type Session,
 } from './context.js';
 import { approval } from './approval.js';
+import type { Entry } from '../plan-file/entry.js';
+import { rollbackEntry } from '../plan-file/witness.js';
+import { changedSincePlan, planFileRef, reviewedPlanCheck, writingPlan } from './planned.js';
 
 /** What one pass over a run's backups found: the rows it restores (or would), and the drift. */
 type Found = Pick<RollbackResult, 'workflowsRestored' | 'forced' | 'workflowsToRestore'> & {
@@ -53,9 +56,23 @@ export async function rollback(session: Session): Promise<RunResult> {
     });
   }
   const ctx = await openRun(session);
-  // A dry run reads only: no lock, no run record, the same pass the real rollback makes first.
-  if (req.dryRun) return rollbackRun(ctx);
-  return whileRecordedRunning(ctx, () => rollbackRun(ctx));
+  // A dry run reads only: no lock, no run record, the same pass the real rollback makes first;
+  // with `--out` every row it looks at goes into the plan file.
+  if (req.dryRun) return writingPlan(req, 'rollback', (sink) => rollbackRun(ctx, sink));
+  return whileRecordedRunning(ctx, async () => asPlanned(ctx, await rollbackRun(ctx)));
+}
+
+/**
+ * A rollback from a reviewed plan that ends with nothing to roll back (the run was rolled back
+ * since, or is gone) is not the reviewed rollback: exit 3.
+ */
+function asPlanned(ctx: Context, done: RunResult): RunResult {
+  if (!ctx.req.fromPlan || done.report.outcome !== 'nothing-to-do') return done;
+  const why = done.report.rollback?.message ?? 'nothing to roll back';
+  const blockers = [
+    `the plan ${ctx.req.fromPlan.path} rolls back run ${ctx.req.runId}, but now: ${why}; ${NOTHING_WRITTEN}`,
+  ];
+  return { exitCode: ExitCode.blocked, report: { ...done.report, outcome: 'blocked', blockers } };
 }
 
 /**
@@ -96,7 +113,7 @@ function tablesOf(todo: Returning[]): Pick<RollbackResult, 'tables' | 'tablesRes
   };
 }
 
-async function rollbackRun(ctx: Context): Promise<RunResult> {
+async function rollbackRun(ctx: Context, sink?: (e: Entry) => void): Promise<RunResult> {
   const runs = await ctx.book.listRuns();
   const run = chooseRun(runs, ctx.req.runId);
   const refused = (found: Partial<RollbackResult>, blockers: string[], message = REFUSED) =>
@@ -118,16 +135,19 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
   }
   const tables = await tablesToRestore(ctx.adapter, run.tableDropped ? ctx.book.keptTables(run) : []);
   if (tables.problems.length > 0) return refused(tablesOf(tables.todo), tables.problems);
+  const otherTables = tablesUnlikePlan(ctx, tables.todo);
+  if (otherTables) return refused(tablesOf(tables.todo), [otherTables]);
   // Drift is found before anything is written where the tables come back in commits of their own.
   if (ctx.req.dryRun || !ctx.adapter.transactionalDdl) {
-    const dry = await dryRollback(ctx, run, tables.todo);
+    const dry = await dryRollback(ctx, run, tables.todo, sink ?? reviewedPlanCheck(ctx.req));
     if (ctx.req.dryRun || dry.exitCode !== ExitCode.ok) return dry;
   }
   const where = `${ctx.req.target.dialect} ${ctx.req.target.display}`;
   const question =
     `Roll back run ${run.id} on ${where}? Workflow specs it changed get their original text back` +
     `${tables.todo.length > 0 ? ', and the dropped tables come back' : ''}.`;
-  const preview = () => dryRollback(ctx, run, tables.todo);
+  // With a reviewed plan the preview is checked against it: a rollback that changed is not asked about.
+  const preview = () => dryRollback(ctx, run, tables.todo, reviewedPlanCheck(ctx.req));
   const declined = await approval(ctx, { question, required: true, preview });
   if (declined) return declined;
   await backupBeforeWriting(ctx);
@@ -139,8 +159,15 @@ async function rollbackRun(ctx: Context): Promise<RunResult> {
  * tables must come back before the specs, in their own commits) drift found before anything is
  * restored. Undefined when the real rollback may go on.
  */
-async function dryRollback(ctx: Context, run: RunRecord, todo: Returning[]): Promise<RunResult> {
-  const found = await readOnly(ctx.adapter, () => restoreSpecs(ctx, run, false));
+async function dryRollback(
+  ctx: Context,
+  run: RunRecord,
+  todo: Returning[],
+  watch?: ((e: Entry) => void) | PlanCheck,
+): Promise<RunResult> {
+  const sink = typeof watch === 'function' ? watch : watch?.sink;
+  const found = await readOnly(ctx.adapter, () => restoreSpecs(ctx, run, false, sink));
+  if (typeof watch === 'object' && !watch.holds()) return changedSince(ctx, run, todo);
   const blockers = driftBlockers(ctx, run, found);
   if (blockers.length > 0)
     return blockedResult(ctx, emptyPlan(), blockers, {
@@ -173,7 +200,12 @@ async function restoreAndRecord(ctx: Context, run: RunRecord, todo: Returning[])
   const restoredFirst = !adapter.transactionalDdl && todo.length > 0;
   if (restoredFirst) await adapter.restoreTables(todo, run.restoreDdl);
   await adapter.begin('write');
-  const found = await restoreSpecs(ctx, run, true);
+  const check = reviewedPlanCheck(ctx.req);
+  const found = await restoreSpecs(ctx, run, true, check?.sink);
+  if (check && !check.holds()) {
+    await adapter.rollback();
+    return changedSince(ctx, run, todo, restoredFirst);
+  }
   const blockers = driftBlockers(ctx, run, found);
   if (blockers.length > 0) {
     await adapter.rollback();
@@ -190,7 +222,7 @@ async function restoreAndRecord(ctx: Context, run: RunRecord, todo: Returning[])
   const finishedAt = new Date().toISOString();
   await book.updateRun(run.id, { status: 'rolled_back', rolledBackBy: ctx.runId, rolledBackAt: finishedAt });
   const done = summaryOf(run, { ...found, ...tables }, `run ${run.id} rolled back`);
-  const options = JSON.stringify({ run: run.id, force: ctx.req.force });
+  const options = JSON.stringify({ run: run.id, force: ctx.req.force, planFile: planFileRef(ctx.req) });
   const { stepTable, workflowTable } = run;
   // The run record keeps the counts; the rows restored and drifted (one per workflow row) are the
   // report's, and would overflow a TEXT column (64 KB on MySQL/MariaDB) at a few thousand rows.
@@ -232,7 +264,7 @@ async function keptRows(adapter: DialectAdapter, t: KeptTable): Promise<number> 
  * what the run wrote. Unchanged rows get their original spec back; rows edited since are drift:
  * refused, or with `--force` given back their old `step_configurations` and keep the rest.
  */
-async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promise<Found> {
+async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean, sink?: (e: Entry) => void): Promise<Found> {
   const { book, store, req } = ctx;
   const out: Found = { workflowsRestored: 0, drifted: new SpillingList(), forced: 0, workflowsToRestore: 0 };
   if (req.plan.listWorkflows) out.workflows = new SpillingList();
@@ -245,6 +277,7 @@ async function restoreSpecs(ctx: Context, run: RunRecord, write: boolean): Promi
       const row = byKey.get(JSON.stringify([backup.uid, backup.version]));
       const forcedBefore = out.forced;
       const spec = restoredSpec(out, backup, row, req.force);
+      sink?.(rollbackEntry(backup, row, spec));
       if (spec === undefined || !row) continue;
       writes.push({ uid: backup.uid, version: backup.version, spec });
       out.workflows?.add({ uid: row.uid, version: row.version, name: row.name, forced: out.forced > forcedBefore });
@@ -281,4 +314,33 @@ function restoredSpec(
   if (!force) return undefined;
   out.forced++;
   return restoreKeepingEdits(row.spec, backup.original);
+}
+
+/** The check of a pass against a reviewed plan (see `reviewedPlanCheck`). */
+type PlanCheck = NonNullable<ReturnType<typeof reviewedPlanCheck>>;
+
+/** Why the tables to bring back are not those of the reviewed plan (other tables, other row counts). */
+function tablesUnlikePlan(ctx: Context, todo: Returning[]): string | undefined {
+  const planned = ctx.req.fromPlan?.loaded?.trailer.rollback as { tables?: unknown } | undefined;
+  if (!ctx.req.fromPlan) return undefined;
+  const now = JSON.stringify(tablesOf(todo).tables);
+  if (JSON.stringify(planned?.tables ?? []) === now) return undefined;
+  return `the tables to bring back are not those of the plan ${ctx.req.fromPlan.path} (now: ${now}); make the plan again`;
+}
+
+/** A rollback whose rows no longer give the reviewed plan: refused, with the differences by key. */
+async function changedSince(ctx: Context, run: RunRecord, todo: Returning[], tablesBack = false): Promise<RunResult> {
+  const message = tablesBack
+    ? `the tables ${todo.map((t) => t.original.table).join(', ')} are back, but the specs were not restored; make the plan again`
+    : REFUSED;
+  const rollback = summaryOf(run, tablesOf(todo), message, true);
+  if (tablesBack) rollback.tablesRestored = todo.map((t) => t.original.table);
+  return changedSincePlan(
+    ctx,
+    emptyPlan(),
+    async (sink) => {
+      await readOnly(ctx.adapter, () => restoreSpecs(ctx, run, false, sink));
+    },
+    { rollback },
+  );
 }

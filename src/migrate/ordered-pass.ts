@@ -25,10 +25,12 @@ export async function planInOrder(
       const updates: WorkflowUpdate[] = [];
       for (const { workflows, steps } of batch) {
         const id = steps[0]?.workflowId;
+        if (!id || workflows.length === 0) options.witness?.seen([], steps, []);
         if (!id) builder.addOrphans(steps.map((r) => toOrphan(r, 'no_workflow_id')));
         else if (workflows.length === 0) builder.addOrphans(steps.map((r) => toOrphan(r, 'workflow_not_found')));
         else {
           const group = planner.plan(workflows, steps);
+          options.witness?.seen(workflows, steps, group.updates);
           builder.addGroup(group);
           for (const u of group.updates) updates.push(u);
         }

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { prettyJsonChunks } from './json-chunks.js';
 import type { ExportedRow } from './store.js';
+import { WholeFile } from './whole-file.js';
 
 /** One row the fold did not place, with why, as it goes into the `--orphans-out` file. */
 export interface LeftRow extends ExportedRow {
@@ -16,24 +15,18 @@ export interface LeftRow extends ExportedRow {
  * spilled to a file, read back one at a time.
  */
 export function writeOrphansFile(path: string, content: object): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
+  let file: WholeFile | undefined;
   try {
-    for (const chunk of prettyJsonChunks(content)) writeSync(fd, chunk);
-    writeSync(fd, '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
+    file = new WholeFile(path);
+    for (const chunk of prettyJsonChunks(content)) file.write(chunk);
+    file.write('\n');
+    file.commit(false);
   } catch (e) {
+    file?.abandon();
     throw new ToolError(
       (e as NodeJS.ErrnoException).code === 'EEXIST'
         ? `--orphans-out ${path} already exists; ${NOTHING_WRITTEN}`
         : `cannot write --orphans-out ${path}: ${(e as Error).message}; ${NOTHING_WRITTEN}`,
     );
-  } finally {
-    unlinkSync(tmp);
   }
 }

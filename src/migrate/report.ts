@@ -1,6 +1,7 @@
 import { MemoryWorkflowList, type Plan } from '../core/plan.js';
 import type { Dialect } from '../config/db-url.js';
 import { prettyJsonChunks } from './json-chunks.js';
+import type { PlanDiff } from '../plan-file/compare.js';
 
 export type Mode = 'dry-run' | 'apply' | 'status' | 'rollback' | 'cleanup' | 'runs';
 
@@ -17,6 +18,14 @@ export interface RunListing {
   /** Where the run ran: host name and process id. */
   host: string;
   pid: number;
+  /** The reviewed plan the run carried out (`--plan`), when it did. */
+  planFile?: PlanFileRef | null;
+}
+
+/** A plan file: where, and the sha256 of its bytes, which names it. */
+export interface PlanFileRef {
+  path: string;
+  sha256: string;
 }
 
 /**
@@ -112,6 +121,10 @@ export interface Report {
   rollback?: RollbackResult;
   cleanup?: { dropped: string[] };
   runs?: RunListing[];
+  /** The plan file written (`--out`) or carried out (`--plan`). */
+  planFile?: PlanFileRef;
+  /** With `--plan`, when the data no longer gives the reviewed plan: how it differs, by key. */
+  planDiff?: PlanDiff;
   orphans: Plan['orphans'];
   conflicts: Plan['conflicts'];
   invalid: Plan['invalid'];
@@ -154,7 +167,7 @@ export function buildReport(input: {
   plan: Plan;
   notes: string[];
   outcome: Report['outcome'];
-  extra?: Partial<Pick<Report, 'drop' | 'rollback' | 'cleanup' | 'runs' | 'status'>>;
+  extra?: Partial<Pick<Report, 'drop' | 'rollback' | 'cleanup' | 'runs' | 'status' | 'planFile' | 'planDiff'>>;
 }): Report {
   const { plan } = input;
   const report: Report = {

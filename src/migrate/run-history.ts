@@ -1,6 +1,6 @@
 import { ExitCode, ToolError } from '../errors.js';
 import type { RunRecord } from './bookkeeping.js';
-import type { RunListing } from './report.js';
+import type { PlanFileRef, RunListing } from './report.js';
 
 /** Whether a recorded apply changed anything that a rollback could undo. */
 export function hasChanges(run: RunRecord): boolean {
@@ -33,6 +33,12 @@ export function staleRuns(
   return runs.filter((r) => r.status === 'running' && (lockFree === true || gone(r)));
 }
 
+/** The plan file a recorded run carried out (`--plan`), from its options; null when none. */
+export function planFileOf(run: RunRecord): PlanFileRef | null {
+  const options = JSON.parse(run.options || '{}') as { planFile?: PlanFileRef | null };
+  return options.planFile ?? null;
+}
+
 /** The recorded runs as `status` lists them; only the newest run that changed something can be rolled back. */
 export function runListing(runs: RunRecord[], stale: RunRecord[] = []): RunListing[] {
   const finished = runs.filter((r) => r.status === 'applied' || r.status === 'folded');
@@ -48,6 +54,7 @@ export function runListing(runs: RunRecord[], stale: RunRecord[] = []): RunListi
     canRollBack: r === newest,
     host: r.host,
     pid: r.pid,
+    planFile: planFileOf(r),
   }));
 }
 

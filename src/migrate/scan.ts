@@ -6,6 +6,14 @@ import { planInOrder } from './ordered-pass.js';
 import { toOrphan, type Store } from './store.js';
 import { SpillingWorkflowList } from './workflow-list.js';
 
+/**
+ * What a pass read and decided, group by group: the workflow rows of one uid (none for orphans),
+ * its step rows, and the writes planned for it (each with its new spec text).
+ */
+export interface Witness {
+  seen(workflows: readonly WorkflowRow[], steps: readonly StepRow[], updates: readonly WorkflowUpdate[]): void;
+}
+
 /** How far a pass has come, for the progress display. */
 export interface Progress {
   /** Reading and planning the rows (an apply also stages its writes), then writing them. */
@@ -27,6 +35,8 @@ export interface ScanOptions {
   exactCount: boolean;
   /** Called with each batch's writes; absent in planning passes. */
   write?: (updates: WorkflowUpdate[]) => Promise<void>;
+  /** Shown every row the pass reads and every spec it would write (a plan file, a SQL script). */
+  witness?: Witness;
   progress?: (p: Progress) => void;
 }
 
@@ -163,7 +173,8 @@ export async function scanPlan(store: Store, planOptions: PlanOptions, options: 
  * them, items in order also for a listed report.
  */
 function partsOf(planOptions: PlanOptions, options: ScanOptions): { builder: PlanBuilder; planner: GroupPlanner } {
-  const detail = { texts: !!options.write, order: !!options.write || planOptions.listWorkflows !== false };
+  const texts = !!options.write || !!options.witness;
+  const detail = { texts, order: texts || planOptions.listWorkflows !== false };
   return {
     builder: new PlanBuilder(planOptions, new SpillingWorkflowList()),
     planner: new GroupPlanner(planOptions.onConflict, detail),
@@ -204,7 +215,9 @@ class PlanningPass {
    */
   async planDangling(): Promise<void> {
     const { store, builder, options, ids } = this;
-    builder.addOrphans((await store.rowsWithoutWorkflow()).map((r) => toOrphan(r, 'no_workflow_id')));
+    const withoutId = await store.rowsWithoutWorkflow();
+    options.witness?.seen([], withoutId, []);
+    builder.addOrphans(withoutId.map((r) => toOrphan(r, 'no_workflow_id')));
     const folded: string[] = [];
     for (let i = 0; i < ids.dangling.length; i += options.batchSize) {
       const rows = await store.stepsFor(ids.dangling.slice(i, i + options.batchSize), this.known);
@@ -213,7 +226,10 @@ class PlanningPass {
         // The exact id of a workflow, folded by the collation into a dangling one: planned with
         // the parents, in a batch of its own, which keeps its rows only.
         if (this.versions.has(id)) folded.push(id);
-        else builder.addOrphans(group.map((r) => toOrphan(r, 'workflow_not_found')));
+        else {
+          options.witness?.seen([], group, []);
+          builder.addOrphans(group.map((r) => toOrphan(r, 'workflow_not_found')));
+        }
       }
     }
     if (folded.length > 0) {
@@ -276,10 +292,12 @@ class PlanningPass {
       this.done += rows.length;
       if (!versionRows) {
         // Deleted since its key was read: its rows have no workflow now.
+        this.options.witness?.seen([], rows, []);
         this.builder.addOrphans(rows.map((r) => toOrphan(r, 'workflow_not_found')));
         continue;
       }
       const group = this.planner.plan(versionRows, rows);
+      this.options.witness?.seen(versionRows, rows, group.updates);
       this.builder.addGroup(group);
       for (const u of group.updates) updates.push(u);
       await this.yieldNowAndThen();

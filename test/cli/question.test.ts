@@ -75,3 +75,39 @@ it('off a terminal, --drop-table, rollback and cleanup without --yes are refused
   }
   expect((await runBin(['rollback', '--dry-run', '--db', nowhere])).code).toBe(1); // a dry run needs no answer
 });
+
+describeEachDialect('a reviewed plan on a terminal', (dialect, need) => {
+  it('apply --plan does not ask again; a plan with a drop asks, and one that no longer holds is refused unasked', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const plan = join(dir(), `${files++}-fold.plan`);
+      expect((await cli(['plan', '--db', db.url, '--out', plan, '-q'])).code).toBe(0);
+      const applied = await startOnTerminal(['apply', '--db', db.url, '--plan', plan], NO_COLOR).done;
+      expect(applied.code).toBe(0);
+      expect(applied.output).not.toMatch(PROMPT);
+      expect(applied.output).toContain(`Plan carried out: ${plan}`);
+      expect((await cli(['rollback', '--db', db.url, '--yes', '-q'])).code).toBe(0);
+
+      const orphans = join(dir(), `${files++}-orphans.json`);
+      const dropPlan = join(dir(), `${files++}-drop.plan`);
+      const planned = await cli(['plan', '--db', db.url, '--drop-table', '--orphans-out', orphans, '--out', dropPlan]);
+      expect(planned.code).toBe(0);
+      const asked = startOnTerminal(['apply', '--db', db.url, '--plan', dropPlan], NO_COLOR);
+      expect(flat(await shownAfter(asked, PROMPT))).toMatch(
+        /then drop step_configuration_labels and step_configuration/,
+      );
+      asked.type('n\r');
+      expect((await asked.done).code).toBe(3);
+
+      const k = db.knex();
+      const [workflow] = await k('workflow').whereIn('uid', k('step_configuration').select('workflow_id')).limit(1);
+      await k('workflow').where({ uid: workflow.uid }).update({ spec: '{"branch": "edited"}' });
+      const before = await dumpDatabase(db);
+      const refused = await startOnTerminal(['apply', '--db', db.url, '--plan', dropPlan], NO_COLOR).done;
+      expect(refused.code).toBe(3);
+      expect(refused.output).not.toMatch(PROMPT);
+      expect(flat(refused.output)).toContain(`workflow rows changed (`);
+      expect(await dumpDatabase(db)).toBe(before);
+    });
+  });
+});

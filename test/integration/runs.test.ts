@@ -19,11 +19,13 @@ describeEachDialect('the runs command', (dialect, need) => {
       expect(applied).toHaveLength(1);
       expect(applied[0]).toMatchObject({ mode: 'apply', status: 'applied', workflowsUpdated: 7, canRollBack: true });
       expect(applied[0]).toMatchObject({ host: hostname(), pid: expect.any(Number), tableDropped: false });
+      expect(applied[0]!.planFile).toBeNull();
 
       expect((await cli(['rollback', '--db', db.url, '--yes', '--quiet'])).code).toBe(0);
       const listed = await cli(['runs', '--db', db.url]);
       expect(listed.code).toBe(0);
-      expect(listed.stdout).toMatch(/apply +rolled_back .* no\n/);
+      // The last columns: can roll back, and the plan carried out (none here).
+      expect(listed.stdout).toMatch(/apply +rolled_back .* no +-\n/);
       expect(listed.stdout).toMatch(/rollback +done /);
       expect(listed.stdout).toContain('2 run(s) recorded.');
     });

@@ -90,4 +90,27 @@ describe('the command line as a request', () => {
     expect(server.usage).toBe('--backup-file works with SQLite only');
     rmSync(dir, { recursive: true });
   });
+
+  it('--out goes with a dry run, --plan without one; --plan records which policy flags were given', () => {
+    expect(request(['plan', '--db', 'x.db', '--out', 'p.plan'])).toMatchObject({
+      planOut: join(process.cwd(), 'p.plan'),
+    });
+    expect(request(['rollback', '--db', 'x.db', '--dry-run', '--out', 'p.plan'])).toMatchObject({ mode: 'rollback' });
+    expect(request(['apply', '--db', 'x.db', '--out', 'p.plan'])).toMatchObject({
+      exitCode: 2,
+      usage: '--out writes a plan: it goes with plan, --dry-run or rollback --dry-run',
+    });
+    // Commands that take no plan refuse the flag itself (a usage error in the CLI).
+    expect(() => request(['plan', '--db', 'x.db', '--plan', 'p.plan'])).toThrow(/unknown option '--plan'/);
+    expect(request(['apply', '--db', 'x.db', '--plan', 'p.plan', '--dry-run'])).toMatchObject({
+      usage: '--plan carries out a reviewed plan: drop --dry-run',
+    });
+    expect(() => request(['status', '--db', 'x.db', '--plan', 'p.plan'])).toThrow(/unknown option '--plan'/);
+    expect(request(['apply', '--db', 'x.db', '--plan', 'p.plan', '--strict', '--on-conflict', 'keep'])).toMatchObject({
+      fromPlan: { path: join(process.cwd(), 'p.plan'), given: ['onConflict', 'strict'] },
+    });
+    expect(request(['rollback', '--db', 'x.db', '--plan', 'p.plan', '--force'])).toMatchObject({
+      fromPlan: { given: ['force'] },
+    });
+  });
 });
