@@ -26,6 +26,7 @@ export interface CliOptions {
   yes?: boolean;
   backupFile?: string;
   ifExists?: boolean;
+  sqlOut?: string;
 }
 
 /** The commands; a command line without one is an apply (or, with --dry-run / --rollback, those). */
@@ -81,6 +82,11 @@ const FLAGS: Record<string, () => Option> = {
     ),
   backupFile: () =>
     new Option('--backup-file <path>', 'SQLite: copy the whole database to PATH (online backup) before writing'),
+  sqlOut: () =>
+    new Option(
+      '--sql-out <file>',
+      "write the plan as a guarded SQL script for the database's own shell (sqlite3, psql, mariadb), for review",
+    ),
 };
 
 const CONNECTION = ['db', 'lockTimeout', 'stepTable', 'workflowTable', 'schema'];
@@ -91,9 +97,10 @@ const POLICY = ['onConflict', 'skipInvalid', 'strict'];
 export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; examples: string[] }> = {
   plan: {
     summary: 'show what an apply would do, in a read-only transaction; write nothing (alias: --dry-run)',
-    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', ...OUTPUT],
+    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', 'sqlOut', ...OUTPUT],
     examples: [
       'stepcfg-migrate plan --db sqlite:////data/sql.db',
+      'stepcfg-migrate plan --db "$URL" --sql-out fold.sql',
       'stepcfg-migrate plan --db "$URL" --json | jq .summary',
     ],
   },
@@ -109,6 +116,7 @@ export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; exam
       'backupFile',
       'yes',
       'dryRun',
+      'sqlOut',
       ...OUTPUT,
     ],
     examples: [

@@ -13,10 +13,15 @@ import {
   type Session,
 } from './context.js';
 import { dropBlockers } from './drop.js';
+import { writeSqlScript } from '../sql-script/write-script.js';
 
 /** The dry run: one read-only transaction, no lock, nothing created; the plan as an apply would find it. */
 export async function plan(session: Session): Promise<RunResult> {
-  return (await absentStepTable(session)) ?? planOf(await openRun(session));
+  const absent = await absentStepTable(session);
+  if (absent) return absent;
+  const ctx = await openRun(session);
+  const { sqlOut } = session.req;
+  return sqlOut && !ctx.droppedBy ? writeSqlScript(ctx, sqlOut) : planOf(ctx);
 }
 
 /**
