@@ -97,7 +97,17 @@ const POLICY = ['onConflict', 'skipInvalid', 'strict'];
 export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; examples: string[] }> = {
   plan: {
     summary: 'show what an apply would do, in a read-only transaction; write nothing (alias: --dry-run)',
-    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', 'sqlOut', ...OUTPUT],
+    flags: [
+      ...CONNECTION,
+      ...POLICY,
+      'dropTable',
+      'orphansOut',
+      'ifExists',
+      'batchSize',
+      'dryRun',
+      'sqlOut',
+      ...OUTPUT,
+    ],
     examples: [
       'stepcfg-migrate plan --db sqlite:////data/sql.db',
       'stepcfg-migrate plan --db "$URL" --sql-out fold.sql',

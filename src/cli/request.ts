@@ -136,7 +136,8 @@ function fileProblems({ mode, o }: Parsed): string[] {
  */
 function sqlOutProblems(mode: Mode, o: CliOptions): string[] {
   if (mode !== 'dry-run') return ['--sql-out goes with plan (or --dry-run): it writes the plan as a script'];
-  if (o.dropTable) return ['--sql-out cannot drop tables: apply with --drop-table after the script, or without a script'];
+  if (o.dropTable)
+    return ['--sql-out cannot drop tables: apply with --drop-table after the script, or without a script'];
   return [];
 }
 

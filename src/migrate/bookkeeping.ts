@@ -125,7 +125,9 @@ export class Bookkeeping {
       [qualified(this.runs)],
     );
     return rows.map((r) => {
-      const run = Object.fromEntries(RUN_COLUMNS.map(([key, column]) => [key, r[column] ?? null])) as unknown as RunRecord;
+      const run = Object.fromEntries(
+        RUN_COLUMNS.map(([key, column]) => [key, r[column] ?? null]),
+      ) as unknown as RunRecord;
       run.pid = Number(run.pid);
       run.tableDropped = Number(r.table_dropped) === 1;
       return run;

@@ -77,7 +77,9 @@ export const mysqlScript: ScriptDialect = {
     out.write('-- The step table must hold exactly the rows the plan read (their count and hash sum);\n');
     out.write('-- the locking read keeps it so until the commit.\n');
     out.write('BEGIN NOT ATOMIC\n  DECLARE n BIGINT; DECLARE s DECIMAL(65, 0);\n');
-    out.write(`  SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(SHA2(${rowText(t)}, 256), 10), 16, 10) AS UNSIGNED)), 0)\n`);
+    out.write(
+      `  SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(SHA2(${rowText(t)}, 256), 10), 16, 10) AS UNSIGNED)), 0)\n`,
+    );
     out.write(`    INTO n, s FROM ${this.table(t.step)} LOCK IN SHARE MODE;\n  IF n <> `);
     const rows = out.slot(NUMBER_SLOT);
     out.write('OR s <> ');
@@ -130,7 +132,9 @@ function keyOf(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
 function rowText(t: ScriptTarget): string {
   const parts = t.stepColumns.map(({ column, field }) => {
     const text =
-      field === 'version' ? `COALESCE(CONVERT(\`${column}\` USING utf8mb4), '')` : `CONVERT(\`${column}\` USING utf8mb4)`;
+      field === 'version'
+        ? `COALESCE(CONVERT(\`${column}\` USING utf8mb4), '')`
+        : `CONVERT(\`${column}\` USING utf8mb4)`;
     return `IF(${text} IS NULL, 'N', CONCAT('T', OCTET_LENGTH(${text}), ':', ${text}))`;
   });
   return `CONCAT(${parts.join(', ')})`;

@@ -18,9 +18,12 @@ export async function ownTablesSql(dialect: Dialect, runs: TableRef, backups: Ta
       [runs, defineRunsTable],
       [backups, defineBackupsTable],
     ] as const) {
-      const statements = await sql.schemaStatements((s) => (ref.schema ? s.withSchema(ref.schema) : s).createTable(ref.table, define));
+      const statements = await sql.schemaStatements((s) =>
+        (ref.schema ? s.withSchema(ref.schema) : s).createTable(ref.table, define),
+      );
       for (const { sql: text, bindings } of statements) {
-        if (bindings.length > 0 || !/^create table /.test(text)) throw new Error(`unexpected DDL of ${ref.table}: ${text}`);
+        if (bindings.length > 0 || !/^create table /.test(text))
+          throw new Error(`unexpected DDL of ${ref.table}: ${text}`);
         out.push(text.replace(/^create table /, 'create table if not exists '));
       }
     }

@@ -58,7 +58,9 @@ export const postgresScript: ScriptDialect = {
     out.write(`LOCK TABLE ${this.table(t.step)} IN SHARE MODE;\n`);
     out.write(`INSERT INTO ${GUARDED} SELECT true WHERE NOT ${GUARD}((\n  SELECT count(*) = `);
     const rows = out.slot(NUMBER_SLOT);
-    out.write(`AND coalesce(sum(('x' || left(encode(sha256(convert_to(${rowText(t)}, 'UTF8')), 'hex'), 10))::bit(40)::bigint), 0) = `);
+    out.write(
+      `AND coalesce(sum(('x' || left(encode(sha256(convert_to(${rowText(t)}, 'UTF8')), 'hex'), 10))::bit(40)::bigint), 0) = `,
+    );
     const sum = out.slot(NUMBER_SLOT);
     out.write(`\n  FROM ${this.table(t.step)}), ${this.literal(stepsChanged(t))});\n`);
     return (facts: PlanFacts) => {
@@ -70,7 +72,9 @@ export const postgresScript: ScriptDialect = {
   row(t, w) {
     const key = keyOf(this, t, w);
     const guard =
-      w.oldHash === null ? 'spec IS NULL' : `sha256(convert_to(CAST(spec AS text), 'UTF8')) = '\\x${w.oldHash.toString('hex')}'`;
+      w.oldHash === null
+        ? 'spec IS NULL'
+        : `sha256(convert_to(CAST(spec AS text), 'UTF8')) = '\\x${w.oldHash.toString('hex')}'`;
     const values = [t.runId, w.uid, w.version].map((v) => this.literal(v)).join(', ');
     const wf = this.table(t.workflow);
     // The guard is in the UPDATE too: a row changed after this statement began is read again there.

@@ -97,6 +97,9 @@ function rowText(t: ScriptTarget): string {
 
 /** The 40-bit integer of the first ten hex digits of the column `h` (SQLite 3.40 parses no hex). */
 function hexValue(h: string): string {
-  const digits = Array.from({ length: 10 }, (_, i) => `(instr('0123456789ABCDEF', substr(${h}, ${i + 1}, 1)) - 1) * ${16 ** (9 - i)}`);
+  const digits = Array.from(
+    { length: 10 },
+    (_, i) => `(instr('0123456789ABCDEF', substr(${h}, ${i + 1}, 1)) - 1) * ${16 ** (9 - i)}`,
+  );
   return digits.join(' + ');
 }

@@ -152,7 +152,11 @@ class RowsWitness implements Witness {
 /** The header: what the script does, from which plan, how to run it; the plan's numbers come last. */
 function writeHeader(out: ScriptFile, ctx: Context, dialect: ScriptDialect, file: string): Slot {
   const { req, store, book } = ctx;
-  const policy = [`--on-conflict ${req.plan.onConflict}`, req.plan.skipInvalid && '--skip-invalid', req.plan.strict && '--strict'];
+  const policy = [
+    `--on-conflict ${req.plan.onConflict}`,
+    req.plan.skipInvalid && '--skip-invalid',
+    req.plan.strict && '--strict',
+  ];
   const lines = [
     `stepcfg-migrate SQL script: folds ${store.step.table} into ${store.workflow.table}.spec, as \`apply\` would.`,
     `Made by stepcfg-migrate ${req.toolVersion} at ${ctx.startedAt} from a read-only plan of`,
