@@ -28,6 +28,8 @@ const ESCAPES: Record<string, string> = {
   '\x1a': '\\Z',
 };
 
+const PACKET_TOO_SMALL =
+  "stepcfg-migrate: the server's max_allowed_packet is below this script's longest statement; nothing written";
 const signal = (message: string) => `SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = ${mysqlScript.literal(message)}`;
 
 /**
@@ -38,7 +40,8 @@ const signal = (message: string) => `SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 
 export const mysqlScript: ScriptDialect = {
   rowHash: 'sha256',
 
-  literal: (text) => `'${text.replace(/[\0\n\r\\'"\x1a]/g, (c) => ESCAPES[c] as string)}'`,
+  // Quotes, backslashes, and every character below a space (those without an escape stay as they are).
+  literal: (text) => `'${text.replace(/[\\'"]|[^ -\uffff]/g, (c) => ESCAPES[c] ?? c)}'`,
 
   table: (ref: TableRef) => (ref.schema ? `\`${ref.schema}\`.\`${ref.table}\`` : `\`${ref.table}\``),
 
@@ -66,7 +69,7 @@ export const mysqlScript: ScriptDialect = {
     );
     const packet = out.slot(NUMBER_SLOT);
     out.write(
-      `THEN ${signal("stepcfg-migrate: the server's max_allowed_packet is below this script's longest statement; nothing written")}; END IF;\n` +
+      `THEN ${signal(PACKET_TOO_SMALL)}; END IF;\n` +
         `  IF GET_LOCK(${this.literal(lockName(t.lockKey))}, ${seconds}) IS NOT TRUE THEN\n` +
         `    ${signal(`stepcfg-migrate: another run holds the lock (waited ${seconds} s); nothing written`)}; END IF;\n` +
         `END${END}` +

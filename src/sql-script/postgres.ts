@@ -62,7 +62,9 @@ export const postgresScript: ScriptDialect = {
       `AND coalesce(sum(('x' || left(encode(sha256(convert_to(${rowText(t)}, 'UTF8')), 'hex'), 10))::bit(40)::bigint), 0) = `,
     );
     const sum = out.slot(NUMBER_SLOT);
-    out.write(`\n  FROM ${this.table(t.step)}), ${this.literal(stepsChanged(t))});\n`);
+    out.write(
+      `\n  FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)}) AS r), ${this.literal(stepsChanged(t))});\n`,
+    );
     return (facts: PlanFacts) => {
       out.fill(rows, String(facts.stepRows));
       out.fill(sum, String(facts.stepSum));
@@ -82,7 +84,8 @@ export const postgresScript: ScriptDialect = {
       `WITH b AS (INSERT INTO ${this.table(t.backups)} (${BACKUP_COLUMNS.join(', ')})\n` +
       `  SELECT ${values}, CAST(spec AS text), ${this.literal(w.writtenHash)} FROM ${wf} WHERE ${key} AND ${guard} RETURNING 1),\n` +
       `u AS (UPDATE ${wf} SET spec = CAST(${this.literal(w.newSpec)} AS ${specCast(t.specType)}) WHERE ${key} AND ${guard} RETURNING 1)\n` +
-      `INSERT INTO ${GUARDED} SELECT true WHERE NOT ${GUARD}((SELECT count(*) FROM b) = 1 AND (SELECT count(*) FROM u) = 1, ${this.literal(rowChanged(w))});\n`
+      `INSERT INTO ${GUARDED} SELECT true\n` +
+      `  WHERE NOT ${GUARD}((SELECT count(*) FROM b) = 1 AND (SELECT count(*) FROM u) = 1, ${this.literal(rowChanged(w))});\n`
     );
   },
 
@@ -102,12 +105,22 @@ function keyOf(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
   return `uid = ${d.literal(w.uid)}${t.hasVersion ? ` AND version = ${d.literal(w.version)}` : ''}`;
 }
 
-/** A step row as the text its fingerprint hashes (see `StepFingerprint`), each column as the tool reads it. */
+/** The step columns as the tool reads them (text; a missing version is empty), named c1, c2, … */
+function columnTexts(t: ScriptTarget): string {
+  return t.stepColumns
+    .map(({ column, field }, i) => {
+      const text = `CAST("${column}" AS text)`;
+      return `${field === 'version' ? `coalesce(${text}, '')` : text} AS c${i + 1}`;
+    })
+    .join(', ');
+}
+
+/** A step row as the text its fingerprint hashes (see `StepFingerprint`), from its columns c1, c2, … */
 function rowText(t: ScriptTarget): string {
   return t.stepColumns
-    .map(({ column, field }) => {
-      const text = field === 'version' ? `coalesce(CAST("${column}" AS text), '')` : `CAST("${column}" AS text)`;
-      return `CASE WHEN ${text} IS NULL THEN 'N' ELSE 'T' || octet_length(convert_to(${text}, 'UTF8')) || ':' || ${text} END`;
+    .map((_, i) => {
+      const c = `c${i + 1}`;
+      return `CASE WHEN ${c} IS NULL THEN 'N' ELSE 'T' || octet_length(convert_to(${c}, 'UTF8')) || ':' || ${c} END`;
     })
     .join(' || ');
 }

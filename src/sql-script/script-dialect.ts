@@ -75,7 +75,8 @@ export interface ScriptDialect {
 /** The message of a guard that misses, naming the row (short: MariaDB keeps 128 characters). */
 export function rowChanged(w: RowWrite): string {
   const cut = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
-  return `stepcfg-migrate: workflow ${JSON.stringify(cut(w.uid))} version ${JSON.stringify(cut(w.version))} changed after the plan; nothing written`;
+  const row = `workflow ${JSON.stringify(cut(w.uid))} version ${JSON.stringify(cut(w.version))}`;
+  return `stepcfg-migrate: ${row} changed after the plan; nothing written`;
 }
 
 /** The message of the step table's check that misses. */

@@ -46,7 +46,9 @@ export const sqliteScript: ScriptDialect = {
     out.write(`-- The step table must hold exactly the rows the plan read (their count and hash sum).\n`);
     out.write(`SELECT json_extract('{}', ${this.literal(stepsChanged(t))}) WHERE NOT EXISTS (SELECT 1 FROM (\n`);
     out.write(`  SELECT count(*) AS n, coalesce(sum(${hexValue('h')}), 0) AS s\n`);
-    out.write(`  FROM (SELECT hex(sha3(${rowText(t)})) AS h FROM ${this.table(t.step)}))\n  WHERE n = `);
+    out.write(
+      `  FROM (SELECT hex(sha3(${rowText(t)})) AS h\n        FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)})))\n  WHERE n = `,
+    );
     const rows = out.slot(NUMBER_SLOT);
     out.write(' AND s = ');
     const sum = out.slot(NUMBER_SLOT);
@@ -85,13 +87,23 @@ function keyOf(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
   return `uid = ${d.literal(w.uid)}${t.hasVersion ? ` AND version = ${d.literal(w.version)}` : ''}`;
 }
 
-/** A step row as the text its fingerprint hashes (see `StepFingerprint`). */
+/** The step columns as the tool reads them (text; a missing version is empty), named c1, c2, … */
+function columnTexts(t: ScriptTarget): string {
+  return t.stepColumns
+    .map(({ column, field }, i) => {
+      const text = `CAST("${column}" AS TEXT)`;
+      return `${field === 'version' ? `coalesce(${text}, '')` : text} AS c${i + 1}`;
+    })
+    .join(', ');
+}
+
+/** A step row as the text its fingerprint hashes (see `StepFingerprint`), from its columns c1, c2, … */
 function rowText(t: ScriptTarget): string {
   return t.stepColumns
-    .map(({ column, field }) => {
-      const text = field === 'version' ? `coalesce(CAST("${column}" AS TEXT), '')` : `CAST("${column}" AS TEXT)`;
-      return `CASE WHEN ${text} IS NULL THEN 'N' ELSE 'T' || length(CAST(${text} AS BLOB)) || ':' || ${text} END`;
-    })
+    .map(
+      (_, i) =>
+        `CASE WHEN c${i + 1} IS NULL THEN 'N' ELSE 'T' || length(CAST(c${i + 1} AS BLOB)) || ':' || c${i + 1} END`,
+    )
     .join(' || ');
 }
 

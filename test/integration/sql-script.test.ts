@@ -33,7 +33,8 @@ async function backups(db: TestDatabase): Promise<unknown[]> {
     await db
       .knex()
       .raw(
-        'SELECT workflow_uid, workflow_version, original_spec, written_hash FROM stepcfg_migrate_spec_backups ORDER BY workflow_uid, workflow_version',
+        'SELECT workflow_uid, workflow_version, original_spec, written_hash FROM stepcfg_migrate_spec_backups ' +
+          'ORDER BY workflow_uid, workflow_version',
       ),
   );
   return rows.map((r) => Object.values(r).map((v) => (v === null ? null : String(v))));
