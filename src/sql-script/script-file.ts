@@ -19,7 +19,7 @@ export interface Slot {
 export class ScriptFile {
   private readonly tmp: string;
   private readonly fd: number;
-  private pending: Buffer[] = [];
+  private pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
   private open = true;
@@ -29,13 +29,13 @@ export class ScriptFile {
     this.fd = openSync(this.tmp, 'wx', 0o600);
   }
 
-  /** Appends text; returns its length in bytes. */
+  /** Appends text; returns its length in bytes. Texts are joined and encoded once per flush. */
   write(text: string): number {
-    const bytes = Buffer.from(text, 'utf8');
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    this.pending.push(text);
+    this.pendingBytes += bytes;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
-    return bytes.length;
+    return bytes;
   }
 
   /** Appends `width` spaces that {@link fill} later replaces. */
@@ -80,7 +80,7 @@ export class ScriptFile {
 
   private flush(): void {
     if (this.pendingBytes === 0) return;
-    const chunk = Buffer.concat(this.pending, this.pendingBytes);
+    const chunk = Buffer.from(this.pending.join(''), 'utf8');
     writeSync(this.fd, chunk, 0, chunk.length, this.written);
     this.written += chunk.length;
     this.pending = [];

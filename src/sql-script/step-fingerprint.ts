@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { StepRow } from '../core/types.js';
 
 /** The hash functions a database shell computes: SHA-256 (PostgreSQL, MariaDB), SHA3-256 (the sqlite3 shell's sha3). */
@@ -25,11 +25,17 @@ export class StepFingerprint {
   ) {}
 
   add(row: StepRow): void {
-    this.addText(this.columns.map((c) => row[c.field] as string | null | undefined));
+    // One text per row, hashed at once: a million rows make no buffers of their own.
+    let text = '';
+    for (const { field } of this.columns) {
+      const v = row[field] as string | null | undefined;
+      text += v === null || v === undefined ? 'N' : `T${Buffer.byteLength(v, 'utf8')}:${v}`;
+    }
+    this.count(hash(this.hash, text, 'buffer'));
   }
 
-  /** A row given as its column texts (`spec` read as bytes where it is not UTF-8 text). */
-  addText(values: readonly (string | Buffer | null | undefined)[]): void {
+  /** A row given as its column texts, `spec` as bytes (a spec that is not UTF-8 text, on SQLite). */
+  addBytes(values: readonly (string | Buffer | null | undefined)[]): void {
     const parts: Buffer[] = [];
     for (const v of values) {
       if (v === null || v === undefined) parts.push(Buffer.from('N'));
@@ -38,7 +44,10 @@ export class StepFingerprint {
         parts.push(Buffer.from(`T${bytes.length}:`), bytes);
       }
     }
-    const digest = createHash(this.hash).update(Buffer.concat(parts)).digest();
+    this.count(hash(this.hash, Buffer.concat(parts), 'buffer'));
+  }
+
+  private count(digest: Buffer): void {
     this.rows++;
     this.sum += BigInt(digest.readUIntBE(0, ROW_HASH_BYTES));
   }

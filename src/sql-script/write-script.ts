@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import type { Dialect } from '../config/db-url.js';
 import type { Plan } from '../core/plan.js';
 import type { StepRow, WorkflowUpdate } from '../core/types.js';
@@ -112,16 +112,16 @@ class RowsWitness implements Witness {
   }
 
   private write(u: WorkflowUpdate): void {
-    const hash = (text: string) => createHash(this.dialect.rowHash).update(text, 'utf8').digest();
-    const statement = this.dialect.row(this.target, {
+    const row = {
       uid: u.uid,
       version: u.version,
-      oldHash: u.oldSpec === null ? null : hash(u.oldSpec),
+      oldHash: u.oldSpec === null ? null : hash(this.dialect.rowHash, u.oldSpec, 'buffer'),
       newSpec: u.newSpec,
       writtenHash: writtenHash(u.newSpec, this.keepsText),
-    });
-    this.plan.update(statement);
-    this.largest = Math.max(this.largest, this.out.write(statement));
+    };
+    // The plan is the rows and what they hold before and after: their keys and the two hashes.
+    this.plan.update(JSON.stringify([row.uid, row.version, row.oldHash?.toString('hex') ?? null, row.writtenHash]));
+    this.largest = Math.max(this.largest, this.out.write(this.dialect.row(this.target, row)));
   }
 
   /** Adds the rows whose spec could not be read as text, read again as bytes. */
@@ -139,11 +139,11 @@ class RowsWitness implements Witness {
       const values = this.target.stepColumns.map(({ field }) =>
         field === 'spec' ? (found?.b ?? null) : (row[field] as string | null | undefined),
       );
-      this.steps.addText(values);
+      this.steps.addBytes(values);
     }
   }
 
-  /** The plan's fingerprint: SHA-256 of the workflow rows' statements and of the step table's count and sum. */
+  /** The plan's fingerprint: SHA-256 of each workflow row's key and hashes, and of the step table's count and sum. */
   planFingerprint(): string {
     return this.plan.update(`${this.steps.rows}:${this.steps.sum}`).digest('hex');
   }
@@ -191,7 +191,7 @@ function planLines(plan: Plan, rows: RowsWitness, fingerprint: string): string {
     `-- Plan: ${s.stepRows} step row(s): ${s.folded} folded, ${s.unchanged} unchanged, ${s.orphans} orphan(s),`,
     `--   ${s.conflicts} conflict(s), ${s.invalid} invalid; ${s.workflowsUpdated} workflow row(s) rewritten.`,
     `-- Step table as read: ${rows.steps.rows} row(s), hash sum ${rows.steps.sum}.`,
-    `-- Plan fingerprint (SHA-256 of the row statements and the step table's count and sum):`,
+    `-- Plan fingerprint (SHA-256 of each row's key, old and new spec hash, and the step table's count and sum):`,
     `--   ${fingerprint}`,
   ].join('\n');
 }
