@@ -45,9 +45,11 @@ export const sqliteScript: ScriptDialect = {
     );
     out.write(`-- The step table must hold exactly the rows the plan read (their count and hash sum).\n`);
     out.write(`SELECT json_extract('{}', ${this.literal(stepsChanged(t))}) WHERE NOT EXISTS (SELECT 1 FROM (\n`);
+    // `LIMIT -1` keeps SQLite from merging the hashes' query into the sum, which would hash each
+    // row once for every one of the ten digits it reads.
     out.write(`  SELECT count(*) AS n, coalesce(sum(${hexValue('h')}), 0) AS s\n`);
     out.write(
-      `  FROM (SELECT hex(sha3(${rowText(t)})) AS h\n        FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)})))\n  WHERE n = `,
+      `  FROM (SELECT hex(sha3(${rowText(t)})) AS h\n        FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)}) LIMIT -1))\n  WHERE n = `,
     );
     const rows = out.slot(NUMBER_SLOT);
     out.write(' AND s = ');
