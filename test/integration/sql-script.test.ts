@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { ADVISORY_CLASS } from '../../src/dialect/postgres/session.js';
 import { cli } from '../support/cli.js';
 import { dumpDatabase, rowsOf, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
-import { runWithShell } from '../support/shells.js';
+import { runWithShell, type ShellRun } from '../support/shells.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const dir = tempDir('stepcfg-sql-script-');
@@ -200,6 +201,37 @@ describeEachDialect('plan --sql-out', (dialect, need) => {
       });
     }
   }, 120_000);
+
+  it("stops after --lock-timeout while another run holds the tool's lock; nothing written", async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const script = await planScript(db, ['--lock-timeout', '1']);
+      const before = await dumpDatabase(db);
+      let run: ShellRun | undefined;
+      // The transaction ends in a rollback, which knex reports as a rejection.
+      await db
+        .knex()
+        .transaction(async (trx) => {
+          // Another run holding the lock, as the tool takes it (SQLite: the file's write lock).
+          const key = `stepcfg-migrate:${dialect === 'postgres' ? 'public' : db.name}.workflow`;
+          if (dialect === 'postgres')
+            await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [ADVISORY_CLASS, key]);
+          else if (dialect === 'mysql') await trx.raw('SELECT GET_LOCK(?, 0)', [key]);
+          else await trx.raw('UPDATE workflow SET name = name');
+          run = runWithShell(db, script);
+          if (dialect === 'mysql') await trx.raw('SELECT RELEASE_LOCK(?)', [key]);
+          await trx.rollback();
+        })
+        .catch(() => undefined);
+      if (!run) throw new Error('the lock was not taken');
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toMatch(
+        { sqlite: /database is locked/, postgres: /lock timeout/, mysql: /another run holds the lock/ }[dialect],
+      );
+      expect(await dumpDatabase(db)).toBe(before);
+      expect(await recordedRuns(db)).toBe(0);
+    });
+  }, 60_000);
 
   it('a blocked plan writes no script (exit 3); --drop-table and apply refuse --sql-out (exit 2, one line)', async (ctx) => {
     need(ctx);
