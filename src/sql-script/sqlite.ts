@@ -48,9 +48,8 @@ export const sqliteScript: ScriptDialect = {
     // `LIMIT -1` keeps SQLite from merging the hashes' query into the sum, which would hash each
     // row once for every one of the ten digits it reads.
     out.write(`  SELECT count(*) AS n, coalesce(sum(${hexValue('h')}), 0) AS s\n`);
-    out.write(
-      `  FROM (SELECT hex(sha3(${rowText(t)})) AS h\n        FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)}) LIMIT -1))\n  WHERE n = `,
-    );
+    out.write(`  FROM (SELECT hex(sha3(${rowText(t)})) AS h\n`);
+    out.write(`        FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)}) LIMIT -1))\n  WHERE n = `);
     const rows = out.slot(NUMBER_SLOT);
     out.write(' AND s = ');
     const sum = out.slot(NUMBER_SLOT);
