@@ -3,15 +3,20 @@ import type { TableRef } from '../dialect/adapter.js';
 import { knexSql } from '../dialect/knex-sql.js';
 import { defineBackupsTable, defineRunsTable } from '../dialect/own-tables.js';
 
-/** The knex client that writes each database's SQL (it only builds SQL here, never connects). */
-const CLIENTS = { sqlite: 'better-sqlite3', postgres: 'pg', mysql: 'mysql2' } as const;
+/** The knex client that writes each database's SQL, and its settings (it only builds SQL here, never connects). */
+const CLIENTS = {
+  sqlite: ['better-sqlite3', { filename: ':memory:' }],
+  postgres: ['pg', {}],
+  mysql: ['mysql2', {}],
+} as const;
 
 /**
  * The tool's CREATE TABLE statements of its own tables, exactly as it runs them, each made to
  * create only a missing table (IF NOT EXISTS): a script may meet them there already.
  */
 export async function ownTablesSql(dialect: Dialect, runs: TableRef, backups: TableRef): Promise<string[]> {
-  const sql = knexSql(CLIENTS[dialect], dialect === 'sqlite' ? { filename: ':memory:' } : {});
+  const [client, connection] = CLIENTS[dialect];
+  const sql = knexSql(client, connection);
   try {
     const out: string[] = [];
     for (const [ref, define] of [
