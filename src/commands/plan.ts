@@ -13,7 +13,6 @@ import {
   type Session,
 } from './context.js';
 import { dropBlockers } from './drop.js';
-import { writeSqlScript } from '../sql-script/write-script.js';
 
 /** The dry run: one read-only transaction, no lock, nothing created; the plan as an apply would find it. */
 export async function plan(session: Session): Promise<RunResult> {
@@ -21,7 +20,10 @@ export async function plan(session: Session): Promise<RunResult> {
   if (absent) return absent;
   const ctx = await openRun(session);
   const { sqlOut } = session.req;
-  return sqlOut && !ctx.droppedBy ? writeSqlScript(ctx, sqlOut) : planOf(ctx);
+  if (!sqlOut || ctx.droppedBy) return planOf(ctx);
+  // Loaded only for a script: a plain dry run never loads it.
+  const { writeSqlScript } = await import('../sql-script/write-script.js');
+  return writeSqlScript(ctx, sqlOut);
 }
 
 /**
