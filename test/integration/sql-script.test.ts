@@ -177,6 +177,11 @@ describeEachDialect('plan --sql-out', (dialect, need) => {
       const { workflowUid } = await foldedPair(db);
       const edit = () => db.knex()('workflow').where({ uid: workflowUid }).update({ spec: '{"branch": "edited"}' });
       await refusedAfter(db, edit, `workflow "${workflowUid}"`);
+      // Whatever the failed run left (on MariaDB, the tool's tables, empty), a new plan's script runs.
+      const again = runWithShell(db, await planScript(db));
+      expect(again.stderr).toBe('');
+      expect(again.status).toBe(0);
+      expect((await cli(['status', '--db', db.url])).code).toBe(0);
     });
   }, 60_000);
 
