@@ -28,6 +28,7 @@ export interface CliOptions {
   ifExists?: boolean;
   out?: string;
   plan?: string;
+  sqlOut?: string;
 }
 
 /** The commands; a command line without one is an apply (or, with --dry-run / --rollback, those). */
@@ -90,6 +91,11 @@ const FLAGS: Record<string, () => Option> = {
       '--plan <file>',
       'carry out the plan in FILE (made with --out) only if the data still gives it; else exit 3',
     ),
+  sqlOut: () =>
+    new Option(
+      '--sql-out <file>',
+      "write the plan as a guarded SQL script for the database's own shell (sqlite3, psql, mariadb), for review",
+    ),
 };
 
 const CONNECTION = ['db', 'lockTimeout', 'stepTable', 'workflowTable', 'schema'];
@@ -100,10 +106,22 @@ const POLICY = ['onConflict', 'skipInvalid', 'strict'];
 export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; examples: string[] }> = {
   plan: {
     summary: 'show what an apply would do, in a read-only transaction; write nothing (alias: --dry-run)',
-    flags: [...CONNECTION, ...POLICY, 'dropTable', 'orphansOut', 'ifExists', 'batchSize', 'dryRun', 'out', ...OUTPUT],
+    flags: [
+      ...CONNECTION,
+      ...POLICY,
+      'dropTable',
+      'orphansOut',
+      'ifExists',
+      'batchSize',
+      'dryRun',
+      'out',
+      'sqlOut',
+      ...OUTPUT,
+    ],
     examples: [
       'stepcfg-migrate plan --db sqlite:////data/sql.db',
       'stepcfg-migrate plan --db "$URL" --out reviewed.plan',
+      'stepcfg-migrate plan --db "$URL" --sql-out fold.sql',
       'stepcfg-migrate plan --db "$URL" --json | jq .summary',
     ],
   },
@@ -121,6 +139,7 @@ export const COMMAND_HELP: Record<Verb, { summary: string; flags: string[]; exam
       'dryRun',
       'out',
       'plan',
+      'sqlOut',
       ...OUTPUT,
     ],
     examples: [

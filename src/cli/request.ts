@@ -61,6 +61,7 @@ export function toRequest(
     ifExists: !!o.ifExists,
     backupFile: o.backupFile === undefined ? undefined : resolve(o.backupFile),
     ...planFiles(o, given),
+    sqlOut: o.sqlOut === undefined ? undefined : resolve(o.sqlOut),
   };
 }
 
@@ -134,14 +135,28 @@ function fileProblems({ mode, o }: Parsed): string[] {
     ['--orphans-out', o.orphansOut, false],
     ['--backup-file', o.backupFile, false],
     ['--out', o.out, true],
+    ['--sql-out', o.sqlOut, false],
   ] as const) {
     const problem = file === undefined ? undefined : outputFileProblem(name, file, mayExist);
     if (problem) problems.push(problem);
   }
+  if (o.out !== undefined && o.sqlOut !== undefined) problems.push('--out and --sql-out: write one of them per plan');
   if (o.backupFile !== undefined && (mode === 'dry-run' || mode === 'status' || o.dryRun)) {
     problems.push('--backup-file is for runs that write');
   }
+  if (o.sqlOut !== undefined) problems.push(...sqlOutProblems(mode, o));
   return problems;
+}
+
+/**
+ * `--sql-out` writes a plan's script: it goes with a dry run. A script cannot drop the tables
+ * with the guarantees of an apply (their rows exported, the tables kept for rollback).
+ */
+function sqlOutProblems(mode: Mode, o: CliOptions): string[] {
+  if (mode !== 'dry-run') return ['--sql-out goes with plan (or --dry-run): it writes the plan as a script'];
+  if (o.dropTable)
+    return ['--sql-out cannot drop tables: apply with --drop-table after the script, or without a script'];
+  return [];
 }
 
 /** The database: `--db`, else as the controller finds it; a problem is added to `problems`. */

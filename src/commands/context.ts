@@ -38,6 +38,8 @@ export interface RunRequest {
    * read and checked, before connecting.
    */
   fromPlan?: { path: string; given: string[]; loaded?: LoadedPlan };
+  /** `plan --sql-out FILE`: write the plan as a guarded SQL script for the database's own shell. */
+  sqlOut?: string;
   /** Who runs it, for the run record: host name and process id; `alive` tells whether a pid of this host runs. */
   origin: { host: string; pid: number; alive?: (pid: number) => boolean };
   /** Aborted on SIGINT/SIGTERM: the connection is dropped and the database rolls back. */

@@ -22,6 +22,16 @@ import { writingPlan } from './planned.js';
  * find it. With `--out`, every row it reads also goes into the plan file.
  */
 export async function plan(session: Session): Promise<RunResult> {
+  const { sqlOut } = session.req;
+  if (sqlOut) {
+    const absent = await absentStepTable(session);
+    if (absent) return absent;
+    const ctx = await openRun(session);
+    if (ctx.droppedBy) return planOf(ctx);
+    // Loaded only for a script: a plain dry run never loads it.
+    const { writeSqlScript } = await import('../sql-script/write-script.js');
+    return writeSqlScript(ctx, sqlOut);
+  }
   return writingPlan(
     session.req,
     'fold',

@@ -8,7 +8,7 @@ import { schemaOf, type Session } from './context.js';
  * The lock that keeps writing runs on one set of tables apart: named by schema (PostgreSQL) or
  * database (MySQL, whose GET_LOCK names are server-wide) and workflow table.
  */
-async function lockKey(session: Session): Promise<string> {
+export async function lockKey(session: Session): Promise<string> {
   return `stepcfg-migrate:${(await schemaOf(session)) ?? ''}.${session.req.tables.workflow}`;
 }
 

@@ -42,7 +42,8 @@ export interface SpecBackup {
   writtenHash: string;
 }
 
-const COLUMNS: [keyof RunRecord, string][] = [
+/** Each field of a run record and its column in {@link RUNS_TABLE}, in the table's order. */
+export const RUN_COLUMNS: [keyof RunRecord, string][] = [
   ['id', 'id'],
   ['mode', 'mode'],
   ['status', 'status'],
@@ -120,11 +121,13 @@ export class Bookkeeping {
   async listRuns(): Promise<RunRecord[]> {
     if (!(await this.exists())) return [];
     const rows = await this.adapter.query<Record<string, unknown>>(
-      `SELECT ${COLUMNS.map(([, c]) => this.adapter.asText(c) + ' AS ' + c).join(', ')} FROM ?? ORDER BY started_at, id`,
+      `SELECT ${RUN_COLUMNS.map(([, c]) => this.adapter.asText(c) + ' AS ' + c).join(', ')} FROM ?? ORDER BY started_at, id`,
       [qualified(this.runs)],
     );
     return rows.map((r) => {
-      const run = Object.fromEntries(COLUMNS.map(([key, column]) => [key, r[column] ?? null])) as unknown as RunRecord;
+      const run = Object.fromEntries(
+        RUN_COLUMNS.map(([key, column]) => [key, r[column] ?? null]),
+      ) as unknown as RunRecord;
       run.pid = Number(run.pid);
       run.tableDropped = Number(r.table_dropped) === 1;
       return run;
@@ -168,15 +171,15 @@ export class Bookkeeping {
   }
 
   async insertRun(run: RunRecord): Promise<void> {
-    const values = COLUMNS.map(([key]) => (key === 'tableDropped' ? (run.tableDropped ? 1 : 0) : run[key]));
+    const values = RUN_COLUMNS.map(([key]) => (key === 'tableDropped' ? (run.tableDropped ? 1 : 0) : run[key]));
     await this.adapter.query(
-      `INSERT INTO ?? (${COLUMNS.map(() => '??').join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
-      [qualified(this.runs), ...COLUMNS.map(([, c]) => c), ...values],
+      `INSERT INTO ?? (${RUN_COLUMNS.map(() => '??').join(', ')}) VALUES (${RUN_COLUMNS.map(() => '?').join(', ')})`,
+      [qualified(this.runs), ...RUN_COLUMNS.map(([, c]) => c), ...values],
     );
   }
 
   async updateRun(id: string, fields: Partial<RunRecord>): Promise<void> {
-    const entries = COLUMNS.filter(([key]) => key in fields);
+    const entries = RUN_COLUMNS.filter(([key]) => key in fields);
     const values = entries.map(([key]) => (key === 'tableDropped' ? (fields.tableDropped ? 1 : 0) : fields[key]));
     await this.adapter.query(`UPDATE ?? SET ${entries.map(() => '?? = ?').join(', ')} WHERE id = ?`, [
       qualified(this.runs),

@@ -94,6 +94,18 @@ export class Store {
     this.stepHasVersion = stepColumns.some((c) => c.name === 'version');
   }
 
+  /** The step columns a pass reads, in order, each with the field of a step row that holds its text. */
+  stepFields(): { column: string; field: keyof StepRow }[] {
+    const required: [string, keyof StepRow][] = [
+      ['uid', 'uid'],
+      ['name', 'name'],
+      ['workflow_id', 'workflowId'],
+      ['created', 'created'],
+      ['spec', 'spec'],
+    ];
+    return [...required, ...this.stepOptional].map(([column, field]) => ({ column, field }));
+  }
+
   /**
    * A step row from its values in the order of `stepSelect`. Every row is made with the same
    * fields in the same order (an absent column's field undefined): a million rows of one shape

@@ -113,4 +113,18 @@ describe('the command line as a request', () => {
       fromPlan: { given: ['force'] },
     });
   });
+
+  it('takes --sql-out with a plan only, never with --drop-table, and never over an existing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepcfg-request-'));
+    const file = join(dir, 'fold.sql');
+    expect(request(['plan', '--db', 'x.db', '--sql-out', file])).toMatchObject({ mode: 'dry-run', sqlOut: file });
+    expect(request(['--db', 'x.db', '--dry-run', '--sql-out', file])).toMatchObject({ sqlOut: file });
+    const usage = (argv: string[]) => (request(argv) as { usage?: string }).usage;
+    expect(usage(['apply', '--db', 'x.db', '--sql-out', file])).toBe(
+      '--sql-out goes with plan (or --dry-run): it writes the plan as a script',
+    );
+    expect(usage(['plan', '--db', 'x.db', '--drop-table', '--sql-out', file])).toMatch(/^--sql-out cannot drop tables/);
+    expect(usage(['plan', '--db', 'x.db', '--sql-out', dir])).toBe(`--sql-out ${dir} is a directory`);
+    rmSync(dir, { recursive: true });
+  });
 });

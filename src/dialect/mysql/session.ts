@@ -18,7 +18,7 @@ export class LockTimeout extends Error {
 const KILL_WAIT_MS = 1_000;
 
 /** The GET_LOCK name of a run lock key: server-wide names are at most 64 characters. */
-function lockName(key: string): string {
+export function lockName(key: string): string {
   return key.length <= 64 ? key : `stepcfg-migrate:${createHash('sha1').update(key).digest('hex')}`;
 }
 

@@ -8,7 +8,7 @@ import type { ServerConnection, Trace, TransactionMode } from '../types.js';
 import { describePostgresError, SQLSTATE } from './errors.js';
 
 /** The first key of the tool's advisory locks; the second is a hash of schema and table. */
-const ADVISORY_CLASS = 0x57ec;
+export const ADVISORY_CLASS = 0x57ec;
 /** The protocol's code of a CancelRequest. */
 const CANCEL_REQUEST_CODE = 80877102;
 /** How long an aborted run waits for its cancel request to be taken (it exits within two seconds). */

@@ -21,7 +21,7 @@ const ROWS_PER_UPDATE = 1000;
 const STAGE = `pg_temp.${STAGE_TABLE}`;
 
 /** The cast that turns text into a spec column's type; refuses a type the tool cannot write JSON into. */
-function specCast(specType: string): string {
+export function specCast(specType: string): string {
   if (!JSON_TYPES.includes(specType)) throw new ToolError(`unsupported spec column type ${specType}`);
   return specType === 'character varying' ? 'text' : specType;
 }
