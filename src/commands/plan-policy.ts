@@ -45,7 +45,8 @@ function rollbackPolicy(policy: RollbackPolicy, found: unknown): { run: string |
   return { run: typeof run === 'string' ? run : null, force: policy.force };
 }
 
-function foldAsked(req: RunRequest): FoldPolicy {
+/** The options a fold's plan fixes, as the request gives them. */
+export function foldAsked(req: RunRequest): FoldPolicy {
   const { onConflict, skipInvalid, strict } = req.plan;
   return {
     onConflict,

@@ -5,7 +5,7 @@ import { Digest, type Entry } from '../plan-file/entry.js';
 import { locationOf, PLAN_FORMAT, PLAN_FORMAT_VERSION, type PlanHeader } from '../plan-file/header.js';
 import { planEntries, readPlanFile } from '../plan-file/reader.js';
 import { PlanFileWriter } from '../plan-file/writer.js';
-import { adoptPolicy } from './plan-policy.js';
+import { adoptPolicy, foldAsked } from './plan-policy.js';
 import type { PlanFileRef } from '../migrate/report.js';
 import { blockedResult, type Context, type RunRequest, type RunResult } from './context.js';
 
@@ -63,19 +63,6 @@ function headerOf(req: RunRequest, kind: Kind, policy: PlanHeader['policy']): Pl
   } as PlanHeader;
 }
 
-/** The options a fold's plan fixes, as the request gives them. */
-function foldPolicy(req: RunRequest): PlanHeader['policy'] {
-  const { onConflict, skipInvalid, strict } = req.plan;
-  return {
-    onConflict,
-    skipInvalid,
-    strict,
-    dropTable: req.dropTable,
-    orphansOut: req.orphansOut ?? null,
-    ifExists: !!req.ifExists,
-  };
-}
-
 /**
  * `--out FILE`: runs a planning pass with a sink that writes each row's entry into the plan file
  * as it goes; the file is named only when the plan goes through (exit 0, and for a rollback a
@@ -87,7 +74,7 @@ export async function writingPlan(
   pass: (sink?: (e: Entry) => void) => Promise<RunResult>,
 ): Promise<RunResult> {
   if (!req.planOut) return pass();
-  const policy = kind === 'fold' ? foldPolicy(req) : { run: req.runId ?? null, force: req.force };
+  const policy = kind === 'fold' ? foldAsked(req) : { run: req.runId ?? null, force: req.force };
   const writer = new PlanFileWriter(req.planOut, headerOf(req, kind, policy));
   let done: RunResult;
   try {
