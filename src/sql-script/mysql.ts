@@ -1,13 +1,11 @@
-import type { TableRef } from '../dialect/adapter.js';
 import { lockName } from '../dialect/mysql/session.js';
 import { BACKUP_COLUMNS } from '../dialect/own-tables.js';
-import type { ScriptFile } from './script-file.js';
 import {
+  backupKey,
+  insertRun,
   rowChanged,
   stepsChanged,
-  type PlanFacts,
   type RowWrite,
-  type RunValues,
   type ScriptDialect,
   type ScriptTarget,
 } from './script-dialect.js';
@@ -43,7 +41,7 @@ export const mysqlScript: ScriptDialect = {
   // Quotes, backslashes, and every character below a space (those without an escape stay as they are).
   literal: (text) => `'${text.replace(/[\\'"]|[^ -\uffff]/g, (c) => ESCAPES[c] ?? c)}'`,
 
-  table: (ref: TableRef) => (ref.schema ? `\`${ref.schema}\`.\`${ref.table}\`` : `\`${ref.table}\``),
+  table: (ref) => (ref.schema ? `\`${ref.schema}\`.\`${ref.table}\`` : `\`${ref.table}\``),
 
   howToRun: (file) => [
     `mariadb --max-allowed-packet=1G -h HOST -u USER -p DATABASE < ${file}`,
@@ -56,7 +54,7 @@ export const mysqlScript: ScriptDialect = {
     'create only what is missing, and a failed script leaves them empty; running it again is safe.',
   ],
 
-  prologue(t: ScriptTarget, out: ScriptFile) {
+  prologue(t, out) {
     const seconds = Math.max(1, Math.ceil(t.lockTimeoutMs / 1000));
     out.write(
       'SET NAMES utf8mb4;\n' +
@@ -88,7 +86,7 @@ export const mysqlScript: ScriptDialect = {
     out.write('OR s <> ');
     const sum = out.slot(NUMBER_SLOT);
     out.write(`THEN ${signal(stepsChanged(t))}; END IF;\nEND${END}`);
-    return (facts: PlanFacts) => {
+    return (facts) => {
       out.fill(packet, String(facts.largestStatement + 1024));
       out.fill(rows, String(facts.stepRows));
       out.fill(sum, String(facts.stepSum));
@@ -99,7 +97,7 @@ export const mysqlScript: ScriptDialect = {
     const key = keyOf(this, t, w);
     const guard =
       w.oldHash === null ? 'spec IS NULL' : `SHA2(CONVERT(spec USING utf8mb4), 256) = '${w.oldHash.toString('hex')}'`;
-    const values = [t.runId, w.uid, w.version].map((v) => this.literal(v)).join(', ');
+    const values = backupKey(this, t, w);
     const wf = this.table(t.workflow);
     return (
       'BEGIN NOT ATOMIC\n' +
@@ -113,10 +111,9 @@ export const mysqlScript: ScriptDialect = {
 
   now: () => "CONCAT(SUBSTR(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 1, 23), 'Z')",
 
-  epilogue(t, record: RunValues) {
+  epilogue(t, record) {
     return (
-      `INSERT INTO ${this.table(t.runs)} (${record.map((r) => r.column).join(', ')})\n` +
-      `  VALUES (${record.map((r) => r.sql).join(', ')})${END}` +
+      insertRun(this, t, record, END) +
       `COMMIT${END}` +
       `DO RELEASE_LOCK(${this.literal(lockName(t.lockKey))})${END}` +
       'DELIMITER ;\n'

@@ -1,14 +1,13 @@
-import type { TableRef } from '../dialect/adapter.js';
 import { BACKUP_COLUMNS } from '../dialect/own-tables.js';
 import { ADVISORY_CLASS } from '../dialect/postgres/session.js';
 import { specCast } from '../dialect/postgres/writes.js';
-import type { ScriptFile } from './script-file.js';
 import {
+  backupKey,
+  insertRun,
   rowChanged,
+  rowKey,
+  stepColumnTexts,
   stepsChanged,
-  type PlanFacts,
-  type RowWrite,
-  type RunValues,
   type ScriptDialect,
   type ScriptTarget,
 } from './script-dialect.js';
@@ -33,13 +32,13 @@ export const postgresScript: ScriptDialect = {
     return `'${text.replace(/'/g, "''")}'`;
   },
 
-  table: (ref: TableRef) => (ref.schema ? `"${ref.schema}"."${ref.table}"` : `"${ref.table}"`),
+  table: (ref) => (ref.schema ? `"${ref.schema}"."${ref.table}"` : `"${ref.table}"`),
 
   howToRun: (file) => [`psql -X -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f ${file}`],
 
   autoCommits: () => ['Nothing commits before the end: the tool tables are created inside the transaction.'],
 
-  prologue(t: ScriptTarget, out: ScriptFile) {
+  prologue(t, out) {
     out.write(
       '\\set ON_ERROR_STOP on\n\\set QUIET on\n' +
         "SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n" +
@@ -63,21 +62,21 @@ export const postgresScript: ScriptDialect = {
     );
     const sum = out.slot(NUMBER_SLOT);
     out.write(
-      `\n  FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)}) AS r), ${this.literal(stepsChanged(t))});\n`,
+      `\n  FROM (SELECT ${stepColumnTexts(t)} FROM ${this.table(t.step)}) AS r), ${this.literal(stepsChanged(t))});\n`,
     );
-    return (facts: PlanFacts) => {
+    return (facts) => {
       out.fill(rows, String(facts.stepRows));
       out.fill(sum, String(facts.stepSum));
     };
   },
 
   row(t, w) {
-    const key = keyOf(this, t, w);
+    const key = rowKey(this, t, w);
     const guard =
       w.oldHash === null
         ? 'spec IS NULL'
         : `sha256(convert_to(CAST(spec AS text), 'UTF8')) = '\\x${w.oldHash.toString('hex')}'`;
-    const values = [t.runId, w.uid, w.version].map((v) => this.literal(v)).join(', ');
+    const values = backupKey(this, t, w);
     const wf = this.table(t.workflow);
     // The guard is in the UPDATE too: a row changed after this statement began is read again there.
     return (
@@ -91,29 +90,10 @@ export const postgresScript: ScriptDialect = {
 
   now: () => `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
 
-  epilogue(t, record: RunValues) {
-    return (
-      `INSERT INTO ${this.table(t.runs)} (${record.map((r) => r.column).join(', ')})\n` +
-      `  VALUES (${record.map((r) => r.sql).join(', ')});\n` +
-      'COMMIT;\n'
-    );
+  epilogue(t, record) {
+    return `${insertRun(this, t, record)}COMMIT;\n`;
   },
 };
-
-/** The row's key, as the tool's writes match it. */
-function keyOf(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
-  return `uid = ${d.literal(w.uid)}${t.hasVersion ? ` AND version = ${d.literal(w.version)}` : ''}`;
-}
-
-/** The step columns as the tool reads them (text; a missing version is empty), named c1, c2, … */
-function columnTexts(t: ScriptTarget): string {
-  return t.stepColumns
-    .map(({ column, field }, i) => {
-      const text = `CAST("${column}" AS text)`;
-      return `${field === 'version' ? `coalesce(${text}, '')` : text} AS c${i + 1}`;
-    })
-    .join(', ');
-}
 
 /** A step row as the text its fingerprint hashes (see `StepFingerprint`), from its columns c1, c2, … */
 function rowText(t: ScriptTarget): string {

@@ -1,7 +1,7 @@
 import type { StepRow } from '../core/types.js';
 import type { TableRef } from '../dialect/adapter.js';
 import type { ScriptFile } from './script-file.js';
-import type { RowHash } from './step-fingerprint.js';
+import type { RowHash } from './row-hash.js';
 
 /** What a script writes into, known before the first row: tables, run, lock, the tool's own DDL. */
 export interface ScriptTarget {
@@ -82,4 +82,32 @@ export function rowChanged(w: RowWrite): string {
 /** The message of the step table's check that misses. */
 export function stepsChanged(t: ScriptTarget): string {
   return `stepcfg-migrate: rows of ${t.step.table} changed after the plan; nothing written, make a new plan`;
+}
+
+/** The row's key, as the tool's writes match it (SQLite, PostgreSQL: texts compare by their bytes). */
+export function rowKey(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
+  return `uid = ${d.literal(w.uid)}${t.hasVersion ? ` AND version = ${d.literal(w.version)}` : ''}`;
+}
+
+/** A backup row's first values: the run, and the row's key. */
+export function backupKey(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
+  return [t.runId, w.uid, w.version].map((v) => d.literal(v)).join(', ');
+}
+
+/** The step columns as the tool reads them (text; a missing version is empty), named c1, c2, … */
+export function stepColumnTexts(t: ScriptTarget): string {
+  return t.stepColumns
+    .map(({ column, field }, i) => {
+      const text = `CAST("${column}" AS TEXT)`;
+      return `${field === 'version' ? `coalesce(${text}, '')` : text} AS c${i + 1}`;
+    })
+    .join(', ');
+}
+
+/** The statement that records the run, ended by `end`. */
+export function insertRun(d: ScriptDialect, t: ScriptTarget, record: RunValues, end = ';\n'): string {
+  return (
+    `INSERT INTO ${d.table(t.runs)} (${record.map((r) => r.column).join(', ')})\n` +
+    `  VALUES (${record.map((r) => r.sql).join(', ')})${end}`
+  );
 }

@@ -1,12 +1,11 @@
-import type { TableRef } from '../dialect/adapter.js';
 import { BACKUP_COLUMNS } from '../dialect/own-tables.js';
-import type { ScriptFile } from './script-file.js';
 import {
+  backupKey,
+  insertRun,
   rowChanged,
+  rowKey,
+  stepColumnTexts,
   stepsChanged,
-  type PlanFacts,
-  type RowWrite,
-  type RunValues,
   type ScriptDialect,
   type ScriptTarget,
 } from './script-dialect.js';
@@ -28,13 +27,13 @@ export const sqliteScript: ScriptDialect = {
     return `'${text.replace(/'/g, "''")}'`;
   },
 
-  table: (ref: TableRef) => `"${ref.table}"`,
+  table: (ref) => `"${ref.table}"`,
 
   howToRun: (file) => [`sqlite3 -bail DATABASE_FILE < ${file}`],
 
   autoCommits: () => ['Nothing commits before the end: the tool tables are created inside the transaction.'],
 
-  prologue(t: ScriptTarget, out: ScriptFile) {
+  prologue(t, out) {
     out.write(
       '.bail on\n' +
         `.timeout ${Math.round(t.lockTimeoutMs)}\n` +
@@ -49,21 +48,21 @@ export const sqliteScript: ScriptDialect = {
     // row once for every one of the ten digits it reads.
     out.write(`  SELECT count(*) AS n, coalesce(sum(${hexValue('h')}), 0) AS s\n`);
     out.write(`  FROM (SELECT hex(sha3(${rowText(t)})) AS h\n`);
-    out.write(`        FROM (SELECT ${columnTexts(t)} FROM ${this.table(t.step)}) LIMIT -1))\n  WHERE n = `);
+    out.write(`        FROM (SELECT ${stepColumnTexts(t)} FROM ${this.table(t.step)}) LIMIT -1))\n  WHERE n = `);
     const rows = out.slot(NUMBER_SLOT);
     out.write(' AND s = ');
     const sum = out.slot(NUMBER_SLOT);
     out.write(');\n');
-    return (facts: PlanFacts) => {
+    return (facts) => {
       out.fill(rows, String(facts.stepRows));
       out.fill(sum, String(facts.stepSum));
     };
   },
 
   row(t, w) {
-    const key = keyOf(this, t, w);
+    const key = rowKey(this, t, w);
     const guard = w.oldHash === null ? 'spec IS NULL' : `sha3(CAST(spec AS BLOB)) = X'${w.oldHash.toString('hex')}'`;
-    const values = [t.runId, w.uid, w.version].map((v) => this.literal(v)).join(', ');
+    const values = backupKey(this, t, w);
     return (
       `INSERT INTO ${this.table(t.backups)} (${BACKUP_COLUMNS.join(', ')})\n` +
       `  SELECT ${values}, spec, ${this.literal(w.writtenHash)} FROM ${this.table(t.workflow)} WHERE ${key} AND ${guard};\n` +
@@ -74,29 +73,10 @@ export const sqliteScript: ScriptDialect = {
 
   now: () => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
 
-  epilogue(t, record: RunValues) {
-    return (
-      `INSERT INTO ${this.table(t.runs)} (${record.map((r) => r.column).join(', ')})\n` +
-      `  VALUES (${record.map((r) => r.sql).join(', ')});\n` +
-      'COMMIT;\n'
-    );
+  epilogue(t, record) {
+    return `${insertRun(this, t, record)}COMMIT;\n`;
   },
 };
-
-/** The row's key, as the tool's writes match it. */
-function keyOf(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
-  return `uid = ${d.literal(w.uid)}${t.hasVersion ? ` AND version = ${d.literal(w.version)}` : ''}`;
-}
-
-/** The step columns as the tool reads them (text; a missing version is empty), named c1, c2, … */
-function columnTexts(t: ScriptTarget): string {
-  return t.stepColumns
-    .map(({ column, field }, i) => {
-      const text = `CAST("${column}" AS TEXT)`;
-      return `${field === 'version' ? `coalesce(${text}, '')` : text} AS c${i + 1}`;
-    })
-    .join(', ');
-}
 
 /** A step row as the text its fingerprint hashes (see `StepFingerprint`), from its columns c1, c2, … */
 function rowText(t: ScriptTarget): string {
