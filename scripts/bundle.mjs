@@ -12,9 +12,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}/dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  // The SQLite reading thread is a module of its own, beside the chunk that starts it (see
-  // dialect/sqlite/ordered-scan.ts).
-  entryPoints: { main: 'build/cli/main.js', 'scan-worker': 'build/dialect/sqlite/scan-worker.js' },
+  // Each thread is a module of its own, beside the chunk that starts it (see threads.ts): the
+  // SQLite reading thread and the hashing thread of a SQL script.
+  entryPoints: {
+    main: 'build/cli/main.js',
+    'scan-worker': 'build/dialect/sqlite/scan-worker.js',
+    'hash-worker': 'build/sql-script/hash-worker.js',
+  },
   // Every file in one folder, where main.js was: the version is read from ../../package.json.
   outdir: 'dist/cli',
   bundle: true,

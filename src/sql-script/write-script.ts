@@ -14,6 +14,7 @@ import { postgresScript } from './postgres.js';
 import { ScriptFile, type Slot } from './script-file.js';
 import type { RunValues, ScriptDialect, ScriptTarget } from './script-dialect.js';
 import { sqliteScript } from './sqlite.js';
+import type { HashSum } from './row-hash.js';
 import { StepFingerprint } from './step-fingerprint.js';
 
 const SCRIPTS: Record<Dialect, ScriptDialect> = { sqlite: sqliteScript, postgres: postgresScript, mysql: mysqlScript };
@@ -32,25 +33,27 @@ export async function writeSqlScript(ctx: Context, file: string): Promise<RunRes
   const dialect = SCRIPTS[ctx.adapter.dialect];
   const target = await scriptTarget(ctx);
   const out = new ScriptFile(file);
+  const rows = new RowsWitness(ctx, dialect, target, out);
   try {
     const planSlot = writeHeader(out, ctx, dialect, file);
     const fillFacts = dialect.prologue(target, out);
     out.write('-- Each workflow row: the guard (its spec is still the one the plan read), the backup, the new spec.\n');
-    const rows = new RowsWitness(ctx, dialect, target, out);
     const plan = await readOnly(ctx.adapter, async () => {
       const found = await scan(ctx, { witness: rows });
       await rows.readUnreadable();
       return found;
     });
     if (plan.blockers.length > 0) {
+      rows.steps.close();
       out.discard();
       ctx.notes.push(`no SQL script written: the plan is blocked`);
       return blockedResult(ctx, plan, plan.blockers);
     }
-    const fingerprint = rows.planFingerprint();
+    const steps = await rows.steps.finish();
+    const fingerprint = rows.planFingerprint(steps);
     out.write(dialect.epilogue(target, runValues(ctx, dialect, plan, fingerprint)));
-    fillFacts({ stepRows: rows.steps.rows, stepSum: rows.steps.sum, largestStatement: rows.largest });
-    out.fill(planSlot, planLines(plan, rows, fingerprint));
+    fillFacts({ stepRows: steps.rows, stepSum: steps.sum, largestStatement: rows.largest });
+    out.fill(planSlot, planLines(plan, steps, fingerprint));
     out.commit();
     ctx.notes.push(
       `SQL script written to ${file} (${plan.summary.workflowsUpdated} workflow row(s), plan ${fingerprint.slice(0, 12)}); ` +
@@ -58,6 +61,7 @@ export async function writeSqlScript(ctx: Context, file: string): Promise<RunRes
     );
     return result(ctx, plan, 'planned', ExitCode.ok);
   } catch (e) {
+    rows.steps.close();
     out.discard();
     throw e;
   }
@@ -144,8 +148,8 @@ class RowsWitness implements Witness {
   }
 
   /** The plan's fingerprint: SHA-256 of each workflow row's key and hashes, and of the step table's count and sum. */
-  planFingerprint(): string {
-    return this.plan.update(`${this.steps.rows}:${this.steps.sum}`).digest('hex');
+  planFingerprint(steps: HashSum): string {
+    return this.plan.update(`${steps.rows}:${steps.sum}`).digest('hex');
   }
 }
 
@@ -185,12 +189,12 @@ function writeHeader(out: ScriptFile, ctx: Context, dialect: ScriptDialect, file
 }
 
 /** The header's plan lines (comments, padded into their slot). */
-function planLines(plan: Plan, rows: RowsWitness, fingerprint: string): string {
+function planLines(plan: Plan, steps: HashSum, fingerprint: string): string {
   const s = plan.summary;
   return [
     `-- Plan: ${s.stepRows} step row(s): ${s.folded} folded, ${s.unchanged} unchanged, ${s.orphans} orphan(s),`,
     `--   ${s.conflicts} conflict(s), ${s.invalid} invalid; ${s.workflowsUpdated} workflow row(s) rewritten.`,
-    `-- Step table as read: ${rows.steps.rows} row(s), hash sum ${rows.steps.sum}.`,
+    `-- Step table as read: ${steps.rows} row(s), hash sum ${steps.sum}.`,
     `-- Plan fingerprint (SHA-256 of each row's key, old and new spec hash, and the step table's count and sum):`,
     `--   ${fingerprint}`,
   ].join('\n');

@@ -114,7 +114,7 @@ describe('the command line as a request', () => {
     });
   });
 
-  it('takes --sql-out with a plan only, never with --drop-table, and never over an existing file', () => {
+  it('takes --sql-out with a plan only, never with --drop-table or --out, and never over an existing file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepcfg-request-'));
     const file = join(dir, 'fold.sql');
     expect(request(['plan', '--db', 'x.db', '--sql-out', file])).toMatchObject({ mode: 'dry-run', sqlOut: file });
@@ -125,6 +125,9 @@ describe('the command line as a request', () => {
     );
     expect(usage(['plan', '--db', 'x.db', '--drop-table', '--sql-out', file])).toMatch(/^--sql-out cannot drop tables/);
     expect(usage(['plan', '--db', 'x.db', '--sql-out', dir])).toBe(`--sql-out ${dir} is a directory`);
+    expect(usage(['plan', '--db', 'x.db', '--out', join(dir, 'p.plan'), '--sql-out', file])).toBe(
+      '--out and --sql-out: write one of them per plan',
+    );
     rmSync(dir, { recursive: true });
   });
 });

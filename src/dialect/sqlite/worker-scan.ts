@@ -1,24 +1,18 @@
 import { once } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startThread } from '../../threads.js';
 import type { OrderedScan, OrderedScanRequest, RowGroup } from '../types.js';
 import { unpack } from './row-batch.js';
 import type { ScanJob, ScanMessage } from './scan-worker.js';
 
-/**
- * The reading thread, from the compiled module beside this one. The tests run the sources through
- * tsx instead: the thread then registers tsx's loader before it loads the TypeScript module.
- */
+/** The reading thread. */
 function startWorker(workerData: ScanJob): Worker {
   // The reader's garbage is rows on their way out. A young generation of 8 MB was too small for
   // the rows of the batch being packed, which each collection then copied, and copied again:
   // at a million rows a third of the thread's time. At 16 MB most of them are gone by the next
   // collection (the thread's collections cost a third to a half of that), for about the same
   // peak memory of the process.
-  const options = { workerData, resourceLimits: { maxYoungGenerationSizeMb: 16 } };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./scan-worker.js', import.meta.url), options);
-  const source = JSON.stringify(new URL('./scan-worker.ts', import.meta.url).href);
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
-  return new Worker(boot, { ...options, eval: true });
+  return startThread(import.meta.url, 'scan-worker', { workerData, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
 }
 
 /** The reading thread, seen from the run's: its count, then its batches, in order. */
