@@ -13,11 +13,11 @@ rmSync(`${root}/dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // Each thread is a module of its own, beside the chunk that starts it (see threads.ts): the
-  // SQLite reading thread and the hashing thread of a SQL script.
+  // SQLite reading thread and the thread that writes a SQL script.
   entryPoints: {
     main: 'build/cli/main.js',
     'scan-worker': 'build/dialect/sqlite/scan-worker.js',
-    'hash-worker': 'build/sql-script/hash-worker.js',
+    'script-worker': 'build/sql-script/script-worker.js',
   },
   // Every file in one folder, where main.js was: the version is read from ../../package.json.
   outdir: 'dist/cli',

@@ -12,3 +12,20 @@ export function startThread(base: string, name: string, options: WorkerOptions):
   const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); })`;
   return new Worker(boot, { ...options, eval: true });
 }
+
+/** A thread's messages as the run's thread takes them: one at a time, in the order they came. */
+export class Inbox<T> {
+  private readonly items: T[] = [];
+  private wake: (() => void) | undefined;
+
+  put(item: T): void {
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  async take(): Promise<T> {
+    while (this.items.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
+    this.wake = undefined;
+    return this.items.shift() as T;
+  }
+}

@@ -25,7 +25,7 @@ export class RowHashSum implements HashSum {
   constructor(private readonly algorithm: RowHash) {}
 
   /** Adds one row, as the text (or bytes) the script hashes of it. */
-  add(data: string | Buffer): void {
+  add(data: string | Uint8Array): void {
     this.pending += hash(this.algorithm, data, 'buffer').readUIntBE(0, ROW_HASH_BYTES);
     this.rows++;
     if (++this.pendingRows === EXACT_ROWS) this.settle();

@@ -17,15 +17,16 @@ export interface Slot {
  * A link, unlike a rename, never replaces a file that appeared meanwhile.
  */
 export class ScriptFile {
-  private readonly tmp: string;
   private readonly fd: number;
   private pending: string[] = [];
   private pendingBytes = 0;
   private written = 0;
   private open = true;
 
-  constructor(private readonly path: string) {
-    this.tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  constructor(
+    private readonly path: string,
+    readonly tmp = temporaryName(path),
+  ) {
     this.fd = openSync(this.tmp, 'wx', 0o600);
   }
 
@@ -50,7 +51,7 @@ export class ScriptFile {
     const bytes = Buffer.from(value.padEnd(slot.width), 'utf8');
     if (bytes.length !== slot.width) throw new Error(`a value of ${bytes.length} bytes for a slot of ${slot.width}`);
     this.flush();
-    writeSync(this.fd, bytes, 0, bytes.length, slot.offset);
+    this.writeAt(bytes, slot.offset);
   }
 
   /** Makes the file whole under its name; never replaces an existing file. */
@@ -81,14 +82,28 @@ export class ScriptFile {
   private flush(): void {
     if (this.pendingBytes === 0) return;
     const chunk = Buffer.from(this.pending.join(''), 'utf8');
-    writeSync(this.fd, chunk, 0, chunk.length, this.written);
+    this.writeAt(chunk, this.written);
     this.written += chunk.length;
     this.pending = [];
     this.pendingBytes = 0;
+  }
+
+  /** Writes bytes at an offset; a disk that is full or failing is the operator's to see, in one line. */
+  private writeAt(bytes: Buffer, offset: number): void {
+    try {
+      writeSync(this.fd, bytes, 0, bytes.length, offset);
+    } catch (e) {
+      throw new ToolError(`cannot write --sql-out ${this.path}: ${(e as Error).message}; ${NOTHING_WRITTEN}`);
+    }
   }
 
   private close(): void {
     this.open = false;
     closeSync(this.fd);
   }
+}
+
+/** The temporary file a file is written to before it appears under its name. */
+export function temporaryName(path: string): string {
+  return `${path}.${randomBytes(6).toString('hex')}.tmp`;
 }

@@ -1,69 +1,58 @@
-import { createHash, hash, type Hash } from 'node:crypto';
-import type { Dialect } from '../config/db-url.js';
 import type { Plan } from '../core/plan.js';
 import type { StepRow, WorkflowUpdate } from '../core/types.js';
 import { qualified } from '../dialect/adapter.js';
 import { ExitCode } from '../errors.js';
-import { RUN_COLUMNS, writtenHash, type RunRecord } from '../migrate/bookkeeping.js';
+import { RUN_COLUMNS, type RunRecord } from '../migrate/bookkeeping.js';
 import type { Witness } from '../migrate/scan.js';
 import { blockedResult, readOnly, result, runRecord, scan, type Context, type RunResult } from '../commands/context.js';
 import { lockKey } from '../commands/run-lock.js';
-import { mysqlScript } from './mysql.js';
 import { ownTablesSql } from './own-tables-sql.js';
-import { postgresScript } from './postgres.js';
-import { ScriptFile, type Slot } from './script-file.js';
 import type { RunValues, ScriptDialect, ScriptTarget } from './script-dialect.js';
-import { sqliteScript } from './sqlite.js';
-import type { HashSum } from './row-hash.js';
-import { StepFingerprint } from './step-fingerprint.js';
-
-const SCRIPTS: Record<Dialect, ScriptDialect> = { sqlite: sqliteScript, postgres: postgresScript, mysql: mysqlScript };
-
-/** Bytes kept in the header for the plan's numbers, written once the plan is complete. */
-const PLAN_LINES_SLOT = 640;
-const END_OF_HEADER = '-- end of header\n';
+import { ScriptThread } from './script-thread.js';
+import { scriptDialect, type ScriptBatch, type ScriptPlan } from './script-writer.js';
+import { stepRowBytes, stepRowText, type StepColumns } from './step-fingerprint.js';
 
 /**
- * `plan --sql-out FILE`: the read-only planning pass of a dry run, whose every workflow write is
- * written, as it is planned, into a SQL script that does what the apply would do — with guards
- * that make it fail, writing nothing, where the database is no longer what the plan read. The
- * file appears only whole, and only for a plan that goes through.
+ * `plan --sql-out FILE`: the read-only planning pass of a dry run, whose every workflow write goes,
+ * as it is planned, into a SQL script that does what the apply would do — with guards that make
+ * it fail, writing nothing, where the database is no longer what the plan read. A thread of its
+ * own writes the script (the hashes, the statements, the file) on the other core, while this one
+ * plans. The file appears only whole, and only for a plan that goes through.
  */
 export async function writeSqlScript(ctx: Context, file: string): Promise<RunResult> {
-  const dialect = SCRIPTS[ctx.adapter.dialect];
+  const dialect = await scriptDialect(ctx.adapter.dialect);
   const target = await scriptTarget(ctx);
-  const out = new ScriptFile(file);
-  const rows = new RowsWitness(ctx, dialect, target, out);
+  const thread = new ScriptThread({
+    file,
+    dialect: ctx.adapter.dialect,
+    target,
+    header: headerText(ctx, dialect, file),
+    keepsText: ctx.adapter.keepsJsonText(target.specType),
+  });
   try {
-    const planSlot = writeHeader(out, ctx, dialect, file);
-    const fillFacts = dialect.prologue(target, out);
-    out.write('-- Each workflow row: the guard (its spec is still the one the plan read), the backup, the new spec.\n');
+    const rows = new RowsWitness(ctx, target.stepColumns, thread);
     const plan = await readOnly(ctx.adapter, async () => {
       const found = await scan(ctx, { witness: rows });
       await rows.readUnreadable();
       return found;
     });
     if (plan.blockers.length > 0) {
-      rows.steps.close();
-      out.discard();
+      await thread.discard();
       ctx.notes.push(`no SQL script written: the plan is blocked`);
       return blockedResult(ctx, plan, plan.blockers);
     }
-    const steps = await rows.steps.finish();
-    const fingerprint = rows.planFingerprint(steps);
-    out.write(dialect.epilogue(target, runValues(ctx, dialect, plan, fingerprint)));
-    fillFacts({ stepRows: steps.rows, stepSum: steps.sum, largestStatement: rows.largest });
-    out.fill(planSlot, planLines(plan, steps, fingerprint));
-    out.commit();
+    rows.flush();
+    const planned = await thread.planned();
+    await thread.commit(runValues(ctx, dialect, plan, planned.fingerprint), planLines(plan, planned));
     ctx.notes.push(
-      `SQL script written to ${file} (${plan.summary.workflowsUpdated} workflow row(s), plan ${fingerprint.slice(0, 12)}); ` +
+      `SQL script written to ${file} (${plan.summary.workflowsUpdated} workflow row(s), plan ${planned.fingerprint.slice(0, 12)}); ` +
         `review it, then run: ${dialect.howToRun(file)[0]}`,
     );
     return result(ctx, plan, 'planned', ExitCode.ok);
   } catch (e) {
-    rows.steps.close();
-    out.discard();
-    throw e;
+    const reason = await thread.failure(e);
+    await thread.discard();
+    throw reason;
   }
 }
 
@@ -85,47 +74,43 @@ async function scriptTarget(ctx: Context): Promise<ScriptTarget> {
   };
 }
 
+/** Characters of rows handed to the script thread at once. */
+const BATCH_CHARS = 1 << 18;
+
 /**
- * Sees every group the pass plans: its step rows go into the step table's fingerprint, its
- * workflow writes into the script, each as soon as it is planned.
+ * Sees every group the pass plans: its step rows (as the text the step table's check hashes) and
+ * its workflow writes go to the script thread in batches, as soon as they are planned.
  */
 class RowsWitness implements Witness {
-  readonly steps: StepFingerprint;
-  largest = 0;
-  private readonly plan: Hash = createHash('sha256');
+  private batch: ScriptBatch = { steps: [], writes: [] };
+  private chars = 0;
   /** Step rows whose spec is not UTF-8 text (SQLite): hashed from their bytes, read after the pass. */
   private readonly unreadable: StepRow[] = [];
-  private readonly keepsText: boolean;
 
   constructor(
     private readonly ctx: Context,
-    private readonly dialect: ScriptDialect,
-    private readonly target: ScriptTarget,
-    private readonly out: ScriptFile,
-  ) {
-    this.steps = new StepFingerprint(dialect.rowHash, target.stepColumns);
-    this.keepsText = ctx.adapter.keepsJsonText(target.specType);
-  }
+    private readonly columns: StepColumns,
+    private readonly thread: ScriptThread,
+  ) {}
 
   seen(_workflows: readonly unknown[], steps: readonly StepRow[], updates: readonly WorkflowUpdate[]): void {
     for (const row of steps) {
       if (row.specError) this.unreadable.push(row);
-      else this.steps.add(row);
+      else this.add(stepRowText(row, this.columns));
     }
-    for (const u of updates) this.write(u);
+    for (const u of updates) {
+      this.batch.writes.push({ uid: u.uid, version: u.version, oldSpec: u.oldSpec, newSpec: u.newSpec });
+      this.chars += u.newSpec.length + (u.oldSpec?.length ?? 0);
+    }
+    if (this.chars >= BATCH_CHARS) this.flush();
   }
 
-  private write(u: WorkflowUpdate): void {
-    const row = {
-      uid: u.uid,
-      version: u.version,
-      oldHash: u.oldSpec === null ? null : hash(this.dialect.rowHash, u.oldSpec, 'buffer'),
-      newSpec: u.newSpec,
-      writtenHash: writtenHash(u.newSpec, this.keepsText),
-    };
-    // The plan is the rows and what they hold before and after: their keys and the two hashes.
-    this.plan.update(JSON.stringify([row.uid, row.version, row.oldHash?.toString('hex') ?? null, row.writtenHash]));
-    this.largest = Math.max(this.largest, this.out.write(this.dialect.row(this.target, row)));
+  /** Hands over what is gathered. */
+  flush(): void {
+    if (this.batch.steps.length === 0 && this.batch.writes.length === 0) return;
+    this.thread.send(this.batch);
+    this.batch = { steps: [], writes: [] };
+    this.chars = 0;
   }
 
   /** Adds the rows whose spec could not be read as text, read again as bytes. */
@@ -134,27 +119,27 @@ class RowsWitness implements Witness {
     if (this.unreadable.length === 0) return;
     const bytes = adapter.asJsonBytes?.('spec');
     if (!bytes) throw new Error('a spec that is not text where the database has only text');
-    const hasVersion = this.target.stepColumns.some((c) => c.field === 'version');
+    const hasVersion = this.columns.some((c) => c.field === 'version');
     for (const row of this.unreadable) {
       const [found] = await adapter.query<{ b: Buffer }>(
         `SELECT ${bytes} AS b FROM ?? WHERE uid = ?${hasVersion ? ' AND version = ?' : ''}`,
         [qualified(store.step), row.uid, ...(hasVersion ? [row.version] : [])],
       );
-      const values = this.target.stepColumns.map(({ field }) =>
+      const values = this.columns.map(({ field }) =>
         field === 'spec' ? (found?.b ?? null) : (row[field] as string | null | undefined),
       );
-      this.steps.addBytes(values);
+      this.add(stepRowBytes(values));
     }
   }
 
-  /** The plan's fingerprint: SHA-256 of each workflow row's key and hashes, and of the step table's count and sum. */
-  planFingerprint(steps: HashSum): string {
-    return this.plan.update(`${steps.rows}:${steps.sum}`).digest('hex');
+  private add(text: string | Buffer): void {
+    this.batch.steps.push(text);
+    this.chars += text.length;
   }
 }
 
-/** The header: what the script does, from which plan, how to run it; the plan's numbers come last. */
-function writeHeader(out: ScriptFile, ctx: Context, dialect: ScriptDialect, file: string): Slot {
+/** The header: what the script does, from which plan, how to run it (the plan's numbers come after it). */
+function headerText(ctx: Context, dialect: ScriptDialect, file: string): string {
   const { req, store, book } = ctx;
   const policy = [
     `--on-conflict ${req.plan.onConflict}`,
@@ -182,21 +167,18 @@ function writeHeader(out: ScriptFile, ctx: Context, dialect: ScriptDialect, file
     ...dialect.autoCommits(),
     '',
   ];
-  out.write(lines.map((l) => (l ? `-- ${l}\n` : '--\n')).join(''));
-  const slot = out.slot(PLAN_LINES_SLOT);
-  out.write('\n' + END_OF_HEADER);
-  return slot;
+  return lines.map((l) => (l ? `-- ${l}\n` : '--\n')).join('');
 }
 
 /** The header's plan lines (comments, padded into their slot). */
-function planLines(plan: Plan, steps: HashSum, fingerprint: string): string {
+function planLines(plan: Plan, steps: ScriptPlan): string {
   const s = plan.summary;
   return [
     `-- Plan: ${s.stepRows} step row(s): ${s.folded} folded, ${s.unchanged} unchanged, ${s.orphans} orphan(s),`,
     `--   ${s.conflicts} conflict(s), ${s.invalid} invalid; ${s.workflowsUpdated} workflow row(s) rewritten.`,
     `-- Step table as read: ${steps.rows} row(s), hash sum ${steps.sum}.`,
     `-- Plan fingerprint (SHA-256 of each row's key, old and new spec hash, and the step table's count and sum):`,
-    `--   ${fingerprint}`,
+    `--   ${steps.fingerprint}`,
   ].join('\n');
 }
 

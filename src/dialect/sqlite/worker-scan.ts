@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import { startThread } from '../../threads.js';
+import { Inbox, startThread } from '../../threads.js';
 import type { OrderedScan, OrderedScanRequest, RowGroup } from '../types.js';
 import { unpack } from './row-batch.js';
 import type { ScanJob, ScanMessage } from './scan-worker.js';
@@ -21,8 +21,7 @@ export class WorkerScan implements OrderedScan {
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private readonly worker: Worker;
   private readonly exited: Promise<unknown>;
-  private readonly messages: ScanMessage[] = [];
-  private wake: (() => void) | undefined;
+  private readonly inbox = new Inbox<ScanMessage>();
   private finished = false;
 
   constructor(
@@ -72,14 +71,11 @@ export class WorkerScan implements OrderedScan {
   }
 
   private arrive(message: ScanMessage): void {
-    this.messages.push(message);
-    this.wake?.();
+    this.inbox.put(message);
   }
 
-  private async next(): Promise<ScanMessage> {
-    while (this.messages.length === 0) await new Promise<void>((resolve) => (this.wake = resolve));
-    this.wake = undefined;
-    return this.messages.shift() as ScanMessage;
+  private next(): Promise<ScanMessage> {
+    return this.inbox.take();
   }
 }
 
