@@ -14,7 +14,11 @@ it(
   () => {
     const work = dir();
     const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: 'pipe' });
-    const tarball = npm(['pack', ROOT, '--pack-destination', work, '--silent'], work).trim().split('\n').at(-1)!;
+    // Without its scripts: `prepare` would build dist/ again, under the other tests running the CLI from it.
+    const tarball = npm(['pack', ROOT, '--pack-destination', work, '--silent', '--ignore-scripts'], work)
+      .trim()
+      .split('\n')
+      .at(-1)!;
     const app = join(work, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
