@@ -10,22 +10,27 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 // Chunk names carry a hash: those of an earlier build would otherwise stay and be packed.
 rmSync(`${root}/dist`, { recursive: true, force: true });
-await build({
+const common = {
   absWorkingDir: root,
-  // Each thread is a module of its own, beside the chunk that starts it (see threads.ts): the
-  // SQLite reading thread and the thread that writes a SQL script.
-  entryPoints: {
-    main: 'build/cli/main.js',
-    'scan-worker': 'build/dialect/sqlite/scan-worker.js',
-    'script-worker': 'build/sql-script/script-worker.js',
-  },
   // Every file in one folder, where main.js was: the version is read from ../../package.json.
   outdir: 'dist/cli',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
+};
+// The command, split into chunks that load when a run needs them.
+await build({ ...common, entryPoints: { main: 'build/cli/main.js' }, splitting: true });
+// Each thread is a file of its own, whole, beside the chunk that starts it (see threads.ts): the
+// SQLite reading thread and the thread that writes a SQL script. Built apart, the modules they
+// share with the command do not split the command's chunks into more files to load.
+await build({
+  ...common,
+  entryPoints: {
+    'scan-worker': 'build/dialect/sqlite/scan-worker.js',
+    'script-worker': 'build/sql-script/script-worker.js',
+  },
+  splitting: false,
 });
