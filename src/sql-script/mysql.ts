@@ -128,7 +128,7 @@ function keyOf(d: ScriptDialect, t: ScriptTarget, w: RowWrite): string {
   return t.hasVersion ? `${eq('uid', w.uid)} AND ${eq('version', w.version)}` : eq('uid', w.uid);
 }
 
-/** A step row as the text its fingerprint hashes (see `StepFingerprint`), each column as the tool reads it. */
+/** A step row as the text its fingerprint hashes (see `stepRowText`), each column as the tool reads it. */
 function rowText(t: ScriptTarget): string {
   const parts = t.stepColumns.map(({ column, field }) => {
     const text =

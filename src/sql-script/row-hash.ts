@@ -4,7 +4,7 @@ import { hash } from 'node:crypto';
 export type RowHash = 'sha256' | 'sha3-256';
 
 /** The bytes of a row's hash that count: 40 bits, so that a million rows sum to less than 2^63 (SQLite's integers). */
-export const ROW_HASH_BYTES = 5;
+const ROW_HASH_BYTES = 5;
 
 /** Rows whose 40-bit values a double still adds exactly (2^53 / 2^40), before they go into the sum. */
 const EXACT_ROWS = 8192;

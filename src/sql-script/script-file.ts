@@ -25,7 +25,8 @@ export class ScriptFile {
 
   constructor(
     private readonly path: string,
-    readonly tmp = temporaryName(path),
+    /** From {@link temporaryName}: the run's thread, which names it, removes it if this thread cannot. */
+    private readonly tmp: string,
   ) {
     this.fd = openSync(this.tmp, 'wx', 0o600);
   }

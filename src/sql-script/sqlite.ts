@@ -78,7 +78,7 @@ export const sqliteScript: ScriptDialect = {
   },
 };
 
-/** A step row as the text its fingerprint hashes (see `StepFingerprint`), from its columns c1, c2, … */
+/** A step row as the text its fingerprint hashes (see `stepRowText`), from its columns c1, c2, … */
 function rowText(t: ScriptTarget): string {
   return t.stepColumns
     .map(
