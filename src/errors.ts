@@ -28,9 +28,37 @@ export class ToolError extends Error {
 
 /** A run stopped by a signal: its connection was dropped, so the database rolled it back. */
 export class Interrupted extends Error {
-  /** Whether part of the run had already committed (MySQL: a fold before its drop; a rollback's tables). */
-  constructor(readonly afterCommit = false) {
+  /**
+   * Whether part of the run had already committed (MySQL: a fold before its drop; a rollback's
+   * tables), and the tool's empty tables it could not remove after the connection was closed.
+   */
+  constructor(
+    readonly afterCommit = false,
+    readonly left?: OwnTablesLeft,
+  ) {
     super('interrupted');
+  }
+}
+
+/**
+ * A run that did not go through and could not remove the empty tables it had made for its record
+ * (MySQL/MariaDB, where they are made before the fold's transaction): the operator is told that
+ * no data changed and that those tables are left, instead of that nothing was written.
+ */
+export class OwnTablesLeft extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly tables: string[],
+  ) {
+    super('own tables left', { cause: failure });
+  }
+
+  /** What the run left, said where {@link NOTHING_WRITTEN} would otherwise stand. */
+  get outcome(): string {
+    return (
+      `no data was changed, but the tool's empty tables ${this.tables.join(' and ')} could not be removed ` +
+      '(the cleanup command removes them)'
+    );
   }
 }
 

@@ -180,7 +180,7 @@ function interrupted(e: unknown, io: Io, out: Output): ExitCodeValue {
       ? `interrupted by ${signal} after part of the run had committed (MySQL/MariaDB: the fold before its drop, ` +
           "or a rollback's tables); run the same command again to finish it"
       : `interrupted by ${signal}: the connection was closed, so the database rolled the transaction back; ` +
-          NOTHING_WRITTEN,
+          ((e instanceof Interrupted && e.left?.outcome) || NOTHING_WRITTEN),
   );
   return signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sigint;
 }

@@ -1,5 +1,5 @@
 import type { Plan } from '../core/plan.js';
-import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, OwnTablesLeft, ToolError } from '../errors.js';
 import { Bookkeeping, TOOL_PREFIX, writtenHash } from '../migrate/bookkeeping.js';
 import { emptyPlan } from '../migrate/report.js';
 import { expectWritten, sameRows } from '../migrate/write-checks.js';
@@ -94,23 +94,38 @@ async function blockedBeforeWriting(ctx: Context): Promise<RunResult | undefined
 /**
  * Where DDL commits at once (MySQL/MariaDB) the tool's tables are made before the fold's
  * transaction; a run that does not go through drops them again if it made them, so that a run
- * that exits non-zero leaves nothing behind.
+ * that exits non-zero leaves nothing behind. Once part of the run has committed they hold its
+ * record and backups, and stay.
  */
 async function withOwnTables(ctx: Context, fn: () => Promise<RunResult>): Promise<RunResult> {
   const { adapter, book } = ctx;
-  let createdHere = false;
-  if (!adapter.transactionalDdl) {
-    createdHere = !(await book.exists());
-    await book.ensureTables();
-  }
+  const createdHere = !adapter.transactionalDdl && !(await book.exists());
+  let outcome: RunResult;
   try {
-    const outcome = await fn();
-    if (outcome.exitCode !== ExitCode.ok && createdHere) await book.dropAll();
-    return outcome;
+    if (!adapter.transactionalDdl) await book.ensureTables();
+    outcome = await fn();
   } catch (e) {
-    await adapter.rollback().catch(() => undefined);
-    if (createdHere) await book.dropAll().catch(() => undefined);
+    if (createdHere && !adapter.committed) await removeOwnTables(ctx, e);
+    else await adapter.rollback().catch(() => undefined);
     throw e;
+  }
+  if (outcome.exitCode !== ExitCode.ok && createdHere && !adapter.committed) await removeOwnTables(ctx, undefined);
+  return outcome;
+}
+
+/**
+ * Rolls back and drops the tables a run made and did not use; when it cannot, the run's error
+ * says they are left. The server's time limit is lifted first (it must not stop the cleanup
+ * half-way), and the drop is tried only after the rollback went through: a DROP commits an open
+ * transaction here.
+ */
+async function removeOwnTables({ adapter, book }: Context, failure: unknown): Promise<void> {
+  try {
+    await adapter.liftTimeLimits?.();
+    await adapter.rollback();
+    await book.dropAll();
+  } catch (e) {
+    throw new OwnTablesLeft(failure ?? e, [book.runs.table, book.backups.table]);
   }
 }
 

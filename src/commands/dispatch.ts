@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { redact } from '../config/db-url.js';
 import { openAdapter, secretsOf } from '../dialect/connect.js';
-import { ExitCode, Interrupted, NOTHING_WRITTEN, ToolError } from '../errors.js';
+import { ExitCode, Interrupted, NOTHING_WRITTEN, OwnTablesLeft, ToolError } from '../errors.js';
 import type { Mode } from '../migrate/report.js';
 import { writing, type RunRequest, type RunResult, type Session } from './context.js';
 import { lockedError, takeRunLock } from './run-lock.js';
@@ -55,24 +55,30 @@ function removeOutputs(session: Session): void {
 }
 
 /** What went wrong, as the operator is told it: one line, no password, and what was written. */
-async function operatorError(session: Session, e: unknown): Promise<Error> {
+async function operatorError(session: Session, thrown: unknown): Promise<Error> {
   const { req, adapter } = session;
   const secrets = secretsOf(req.target);
-  if (req.signal?.aborted) return new Interrupted(adapter.committed);
+  // A run that did not go through left nothing, or (MySQL/MariaDB) the tool's own empty tables.
+  const left = thrown instanceof OwnTablesLeft ? thrown : undefined;
+  const e = left ? left.failure : thrown;
+  const unchanged = left?.outcome ?? NOTHING_WRITTEN;
+  if (req.signal?.aborted) return new Interrupted(adapter.committed, left);
   // SQLite's write lock is its run lock; elsewhere a lock timeout after the run lock is somebody
   // else's row or table lock (the controller's, a long transaction's).
   if (adapter.isLockTimeout(e) && !adapter.lockRunIsSeparate) return lockedError(session);
   if (adapter.isLockTimeout(e)) {
     return new ToolError(
       `another session kept a lock on the tables for longer than --lock-timeout (${req.lockTimeoutMs / 1000} s)` +
-        `${adapter.committed ? '' : `; ${NOTHING_WRITTEN}`}; try again when it is done`,
+        `${adapter.committed ? '' : `; ${unchanged}`}; try again when it is done`,
     );
   }
   await adapter.rollback().catch(() => undefined);
-  if (e instanceof ToolError) return new ToolError(redact(e.message, secrets), e.exitCode, { cause: e });
+  if (e instanceof ToolError) {
+    return new ToolError(redact(e.message.replace(NOTHING_WRITTEN, unchanged), secrets), e.exitCode, { cause: e });
+  }
   const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
   const outcome = adapter.committed
     ? 'part of the run had committed: run the same command again to finish it'
-    : NOTHING_WRITTEN;
+    : unchanged;
   return new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
 }

@@ -40,6 +40,11 @@ export interface Session {
   lockRun?(key: string, timeoutMs: number): Promise<void>;
   /** Who holds the run lock, as the server knows it (PostgreSQL, MySQL), when the run table cannot say. */
   lockHolder?(key: string): Promise<string | undefined>;
+  /**
+   * Ends the server's time limit on this session's statements (MySQL/MariaDB), before the tool
+   * removes the tables a failed run made: a limit meant for the run must not leave them behind.
+   */
+  liftTimeLimits?(): Promise<void>;
   /** Whether anything of this run has been committed yet (a commit, or DDL that commits on its own). */
   readonly committed: boolean;
   /** Whether an error means that another session held a lock for longer than the timeout. */

@@ -37,6 +37,7 @@ function sessionMembers(s: Session): Omit<Session, 'committed'> {
     rollback: s.rollback.bind(s),
     lockRun: s.lockRun?.bind(s),
     lockHolder: s.lockHolder?.bind(s),
+    liftTimeLimits: s.liftTimeLimits?.bind(s),
     isLockTimeout: s.isLockTimeout.bind(s),
     describeError: s.describeError.bind(s),
     abort: s.abort.bind(s),

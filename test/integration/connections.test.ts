@@ -13,7 +13,10 @@ import {
   type TestDatabase,
 } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
+import { parseDatabaseUrl } from '../../src/config/db-url.js';
+import { openAdapter } from '../../src/dialect/connect.js';
 import { generateDatabase } from '../support/generate.js';
+import { tempDir } from '../support/temp-dir.js';
 
 /** A session variable's value in a new session of this MySQL/MariaDB URL's account. */
 async function mysqlSessionValue(url: string, variable: string): Promise<string> {
@@ -99,6 +102,26 @@ async function withReadOnlyUser(db: TestDatabase, fn: (url: string) => Promise<v
     } finally {
       await k.raw(`DROP USER ?@'%'`, [user]);
     }
+  }
+}
+
+/** A MySQL/MariaDB account with the given rights on the test database (dropped afterwards). */
+async function withAccount(
+  db: TestDatabase,
+  rights: string,
+  fn: (url: string) => Promise<void>,
+  options = '',
+): Promise<void> {
+  const k = db.knex();
+  const user = unique();
+  await k.raw(`CREATE USER ?@'%' ${options}`, [user]);
+  try {
+    await k.raw(`GRANT ${rights} ON ??.* TO ?@'%'`, [db.name, user]);
+    const u = new URL(db.url);
+    u.username = user;
+    await fn(u.toString());
+  } finally {
+    await k.raw(`DROP USER ?@'%'`, [user]);
   }
 }
 
@@ -223,6 +246,89 @@ describeEachDialect('connections and names', (dialect, need) => {
       }
     },
   );
+
+  if (dialect === 'mysql') {
+    const dir = tempDir('stepcfg-connections-');
+    // DDL commits at once here: the tool's tables are made before the fold's transaction.
+    it('a drop that fails after its fold committed keeps the run record and backups; a re-run finishes it', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const before = await readWorkflowSpecs(db);
+        // Every right but LOCK TABLES, which the drop after the fold's commit needs.
+        await withAccount(
+          db,
+          'SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, CREATE TEMPORARY TABLES',
+          async (url) => {
+            const run = await cli(['--db', url, '--drop-table', '--yes', '--orphans-out', join(dir(), 'first.ndjson')]);
+            expect(run.code).toBe(1);
+            expect(run.stderr.trim().split('\n')).toHaveLength(1);
+            expect(run.stderr).toMatch(/LOCK TABLES|denied/);
+            expect(run.stderr).toMatch(/part of the run had committed: run the same command again/);
+          },
+        );
+        const k = db.knex();
+        const [record] = await k('stepcfg_migrate_runs').select('id', 'status');
+        expect(record?.status).toBe('folded');
+        const backups = await k('stepcfg_migrate_spec_backups').where({ run_id: record!.id }).count({ n: '*' });
+        expect(Number(backups[0]!.n)).toBeGreaterThan(0);
+        const rerun = await cli([
+          '--db',
+          db.url,
+          '--drop-table',
+          '--yes',
+          '--json',
+          '--orphans-out',
+          join(dir(), 'second.ndjson'),
+        ]);
+        expect(rerun.code).toBe(0);
+        expect(rerun.json().notes.join()).toContain(`finished the drop of run ${record!.id}`);
+        expect((await cli(['rollback', '--db', db.url, '--yes'])).code).toBe(0);
+        expect(await readWorkflowSpecs(db)).toEqual(before);
+      });
+    });
+
+    it('a run that cannot remove the tables it made says so, and says that no data changed', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const before = await dumpDatabase(db);
+        // No temporary tables (the fold's stage) and no DROP (its own tables, afterwards).
+        await withAccount(db, 'SELECT, INSERT, UPDATE, DELETE, CREATE', async (url) => {
+          const run = await cli(['--db', url, '--yes']);
+          expect(run.code).toBe(1);
+          expect(run.stderr.trim().split('\n')).toHaveLength(1);
+          expect(run.stderr).toMatch(
+            /denied.*no data was changed, but the tool's empty tables stepcfg_migrate_runs and stepcfg_migrate_spec_backups could not be removed/,
+          );
+          expect(run.stderr).not.toMatch(/nothing was written/);
+        });
+        expect(await dumpDatabase(db)).toBe(before);
+        expect(Number((await db.knex()('stepcfg_migrate_runs').count({ n: '*' }))[0]!.n)).toBe(0);
+        expect((await cli(['cleanup', '--db', db.url, '--yes'])).code).toBe(0);
+        expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+      });
+    });
+
+    it("the account's time limit does not hold for the tool's removal of its own tables", async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        await withAccount(
+          db,
+          'ALL',
+          async (url) => {
+            const adapter = await openAdapter(parseDatabaseUrl(url), { readOnly: false, timeoutMs: 5_000, label: 't' });
+            try {
+              await expect(adapter.query('SELECT SLEEP(0.05)')).rejects.toThrow(/max_statement_time/);
+              await adapter.liftTimeLimits!();
+              await expect(adapter.query('SELECT SLEEP(0.05) AS s')).resolves.toEqual([{ s: 0 }]);
+            } finally {
+              await adapter.close();
+            }
+          },
+          'WITH MAX_STATEMENT_TIME 0.001',
+        );
+      });
+    });
+  }
 
   if (dialect === 'postgres') {
     it("a database set to another DateStyle: items are still appended in their rows' created order", async (ctx) => {

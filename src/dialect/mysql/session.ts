@@ -16,6 +16,8 @@ export class LockTimeout extends Error {
 
 /** How long an aborted run waits for the server to end its thread (it exits within two seconds). */
 const KILL_WAIT_MS = 1_000;
+/** The server's answer to `SET` of a variable it does not have. */
+const UNKNOWN_VARIABLE = 1193;
 
 /** The GET_LOCK name of a run lock key: server-wide names are at most 64 characters. */
 export function lockName(key: string): string {
@@ -156,6 +158,21 @@ export class MysqlSession extends BaseSession implements Session {
       [lockName(key)],
     );
     return row ? `a connection from ${row.host}, connected ${row.time}s ago` : undefined;
+  }
+
+  /** MariaDB's max_statement_time limits every statement, MySQL's max_execution_time its SELECTs. */
+  async liftTimeLimits(): Promise<void> {
+    for (const variable of ['max_statement_time', 'max_execution_time']) {
+      // The limit may stop even this statement on a loaded server; each server refuses the
+      // other one's name (ER_UNKNOWN_SYSTEM_VARIABLE).
+      for (let tries = 0; tries < 3; tries++) {
+        const refused = await this.runNative(`SET SESSION ${variable} = 0`, []).then(
+          () => undefined,
+          (e: { errno?: number }) => e,
+        );
+        if (!refused || refused.errno === UNKNOWN_VARIABLE) break;
+      }
+    }
   }
 
   isLockTimeout(error: unknown): boolean {
