@@ -24,10 +24,19 @@ import { writingPlan } from './planned.js';
 export async function plan(session: Session): Promise<RunResult> {
   const { sqlOut } = session.req;
   if (sqlOut) {
+    // Where nothing is left to fold there is no script: the operator is told so, not left to
+    // find the file missing.
+    const noScript = `no SQL script written to ${sqlOut}: there is nothing to fold`;
     const absent = await absentStepTable(session);
-    if (absent) return absent;
+    if (absent) {
+      absent.report.notes.push(noScript);
+      return absent;
+    }
     const ctx = await openRun(session);
-    if (ctx.droppedBy) return planOf(ctx);
+    if (ctx.droppedBy) {
+      ctx.notes.push(noScript);
+      return planOf(ctx);
+    }
     // Loaded only for a script: a plain dry run never loads it.
     const { writeSqlScript } = await import('../sql-script/write-script.js');
     return writeSqlScript(ctx, sqlOut);

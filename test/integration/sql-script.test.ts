@@ -278,6 +278,20 @@ describeEachDialect('plan --sql-out', (dialect, need) => {
       }
     });
   });
+
+  it('after the step table was dropped there is nothing to fold: no script, and the run says so (exit 0)', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      const dropped = await cli(['--db', db.url, '--drop-table', '--yes', '--orphans-out', freshFile('left.ndjson')]);
+      expect(dropped.code).toBe(0);
+      const script = freshFile('after-drop.sql');
+      const run = await cli(['plan', '--db', db.url, '--sql-out', script, '--json']);
+      expect(run.code).toBe(0);
+      expect(run.json().summary.folded).toBe(0);
+      expect(run.json().notes).toContain(`no SQL script written to ${script}: there is nothing to fold`);
+      expect(existsSync(script)).toBe(false);
+    });
+  });
 });
 
 // The header tells a reviewer what the script does and how to run it.
