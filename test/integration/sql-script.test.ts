@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ADVISORY_CLASS } from '../../src/dialect/postgres/session.js';
 import { cli } from '../support/cli.js';
-import { dumpDatabase, rowsOf, withDataset, type TestDatabase } from '../support/databases.js';
+import { dumpDatabase, recordedRuns, rowsOf, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { withGenerated } from '../support/generate.js';
 import { runWithShell, type ShellRun } from '../support/shells.js';
@@ -40,19 +40,6 @@ async function backups(db: TestDatabase): Promise<unknown[]> {
       ),
   );
   return rows.map((r) => Object.values(r).map((v) => (v === null ? null : String(v))));
-}
-
-/** The runs recorded, or none where the run table does not exist. */
-async function recordedRuns(db: TestDatabase): Promise<number> {
-  try {
-    const rows = rowsOf<{ n: unknown }>(
-      db.dialect,
-      await db.knex().raw('SELECT COUNT(*) AS n FROM stepcfg_migrate_runs'),
-    );
-    return Number(rows[0]?.n);
-  } catch {
-    return 0;
-  }
 }
 
 /**

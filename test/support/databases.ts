@@ -540,6 +540,13 @@ export async function readWorkflowSpecs(db: TestDatabase, table = 'workflow'): P
     .sort((a, b) => byCodePoint(a.uid, b.uid) || byCodePoint(a.version, b.version));
 }
 
+/** The runs recorded in the tool's run table, or none where that table does not exist. */
+export async function recordedRuns(db: TestDatabase): Promise<number> {
+  if (!(await listTables(db)).includes('stepcfg_migrate_runs')) return 0;
+  const [row] = await db.knex()('stepcfg_migrate_runs').count({ n: '*' });
+  return Number(row?.n);
+}
+
 /** Creates a database, loads the schema and a dataset, runs fn, and always drops the database. */
 export async function withDataset<T>(dialect: Dialect, name: string, fn: (db: TestDatabase) => Promise<T>): Promise<T> {
   const db = await createTestDatabase(dialect);
