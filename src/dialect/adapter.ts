@@ -66,6 +66,11 @@ export interface Introspection {
   notes(): Promise<string[]>;
   /** Problems that would stop a write (permissions, read-only files); empty when none. */
   writeProblems(refs: TableRef[]): Promise<string[]>;
+  /**
+   * Step rows whose `workflow_id` no workflow uid can equal because of how it is stored (SQLite:
+   * bytes), as one line for the operator; undefined when there are none.
+   */
+  unmatchableIds?(step: TableRef): Promise<string | undefined>;
   /** Foreign keys of other tables that point at `ref` (the tables that would break if it went). */
   foreignKeysTo(ref: TableRef): Promise<ForeignKeyRef[]>;
   /** Whether a type can hold JSON text for this tool. */

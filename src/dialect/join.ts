@@ -51,6 +51,7 @@ function introspectionMembers(i: Introspection): Introspection {
     defaultSchema: i.defaultSchema.bind(i),
     notes: i.notes.bind(i),
     writeProblems: i.writeProblems.bind(i),
+    unmatchableIds: i.unmatchableIds?.bind(i),
     foreignKeysTo: i.foreignKeysTo.bind(i),
     isJsonCapable: i.isJsonCapable.bind(i),
     keepsJsonText: i.keepsJsonText.bind(i),

@@ -2,6 +2,7 @@ import { GroupPlanner } from '../core/fold.js';
 import { compareCodePoints } from '../core/code-points.js';
 import { PlanBuilder, type Plan } from '../core/plan.js';
 import type { PlanOptions, StepRow, WorkflowRow, WorkflowUpdate } from '../core/types.js';
+import { ExitCode, NOTHING_WRITTEN, ToolError } from '../errors.js';
 import { planInOrder } from './ordered-pass.js';
 import { toOrphan, type Store } from './store.js';
 import { SpillingWorkflowList } from './workflow-list.js';
@@ -157,6 +158,9 @@ class SentInOrder {
  * each group is planned by the pure core. Holds one batch of rows (and the keys) at a time.
  */
 export async function scanPlan(store: Store, planOptions: PlanOptions, options: ScanOptions): Promise<Plan> {
+  // Such rows would fit no batch, and the plan could not account for them.
+  const unmatchable = await store.adapter.unmatchableIds?.(store.step);
+  if (unmatchable) throw new ToolError(`${unmatchable}; ${NOTHING_WRITTEN}`, ExitCode.blocked);
   const ordered = await store.orderedGroups(Math.min(options.batchSize, ORDERED_BATCH));
   if (ordered) return planInOrder(ordered, partsOf(planOptions, options), options);
   const total = await store.countSteps();

@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
-import { readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
+import { dumpDatabase, readWorkflowSpecs, withDataset, type TestDatabase } from '../support/databases.js';
 import { describeEachDialect } from '../support/each-dialect.js';
 import { installedCopy } from '../support/installed-copy.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -216,6 +216,32 @@ describeEachDialect('hostile data', (dialect, need) => {
   }
 
   if (dialect === 'sqlite') {
+    it('a workflow_id stored as bytes: every run stops up front (exit 3) naming the rows and the fix, nothing written', async (ctx) => {
+      need(ctx);
+      await withDataset(dialect, 'sample', async (db) => {
+        const k = db.knex();
+        const [row] = await k('step_configuration').whereNotNull('workflow_id').orderBy('uid').limit(1).select('uid');
+        await k.raw('UPDATE step_configuration SET workflow_id = CAST(workflow_id AS BLOB) WHERE uid = ?', [row.uid]);
+        const before = await dumpDatabase(db, { exclude: () => false });
+        for (const args of [['--dry-run'], ['--yes'], ['--drop-table', '--yes'], ['status']]) {
+          const run = await cli([...args, '--db', db.url]);
+          expect(run.code, args.join(' ')).toBe(3);
+          expect(run.stderr.trim().split('\n')).toHaveLength(1);
+          expect(run.stderr).toContain(
+            `1 row(s) of step_configuration hold a workflow_id stored as bytes (a BLOB; uid ${row.uid}, for one)`,
+          );
+          expect(run.stderr).toContain("WHERE typeof(workflow_id) = 'blob'; nothing was written");
+        }
+        expect(await dumpDatabase(db, { exclude: () => false })).toBe(before);
+        await k.raw(
+          "UPDATE step_configuration SET workflow_id = CAST(workflow_id AS TEXT) WHERE typeof(workflow_id) = 'blob'",
+        );
+        const fixed = await cli(['--db', db.url, '--json', '--quiet']);
+        expect(fixed.code).toBe(0);
+        expect(fixed.json().summary.folded).toBe(22);
+      });
+    });
+
     it('a read-only database file: apply refused up front with exit 1, dry run works, nothing written', async (ctx) => {
       need(ctx);
       await withDataset(dialect, 'sample', async (db) => {

@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Introspection } from '../adapter.js';
-import type { ColumnInfo, ForeignKeyRef, TableRef } from '../types.js';
+import { qualified, type ColumnInfo, type ForeignKeyRef, type TableRef } from '../types.js';
 import type { SqliteSession } from './session.js';
 
 /** SQLite's tables as its pragmas report them; one schema, `main`. */
@@ -35,6 +35,24 @@ export class SqliteIntrospection implements Introspection {
       `SQLite ${version.v}, file ${this.session.file}`,
       'foreign keys are not enforced (as the controller runs SQLite): dangling workflow_id values are reported as orphans',
     ];
+  }
+
+  /**
+   * SQLite keeps a BLOB in a text column as it came, and a BLOB never equals a text: no workflow
+   * uid matches such a `workflow_id`, in the controller's queries as in the tool's. BLOBs sort
+   * after every text, so along the `workflow_id` index this reads only them.
+   */
+  async unmatchableIds(step: TableRef): Promise<string | undefined> {
+    const [found] = await this.session.query<{ n: number; uid: string | null }>(
+      "SELECT count(*) AS n, min(CAST(uid AS TEXT)) AS uid FROM ?? WHERE workflow_id >= X''",
+      [qualified(step)],
+    );
+    if (!found || found.n === 0) return undefined;
+    return (
+      `${found.n} row(s) of ${step.table} hold a workflow_id stored as bytes (a BLOB; uid ${found.uid}, for one), ` +
+      `which equals no workflow uid; make them text first: UPDATE ${step.table} SET workflow_id = ` +
+      "CAST(workflow_id AS TEXT) WHERE typeof(workflow_id) = 'blob'"
+    );
   }
 
   async writeProblems(): Promise<string[]> {
