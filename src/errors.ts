@@ -55,11 +55,16 @@ export class OwnTablesLeft extends Error {
 
   /** What the run left, said where {@link NOTHING_WRITTEN} would otherwise stand. */
   get outcome(): string {
-    return (
-      `no data was changed, but the tool's empty tables ${this.tables.join(' and ')} could not be removed ` +
-      '(the cleanup command removes them)'
-    );
+    return tablesLeft(this.tables);
   }
+}
+
+/** What a run that changed no data says of the tool's tables it made and could not remove. */
+export function tablesLeft(tables: string[]): string {
+  return (
+    `no data was changed, but the tool's empty tables ${tables.join(' and ')} could not be removed ` +
+    '(the cleanup command removes them)'
+  );
 }
 
 /** A usage error (exit 2): bad flags, bad URL, bad names. */

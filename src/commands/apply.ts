@@ -1,5 +1,5 @@
 import type { Plan } from '../core/plan.js';
-import { ExitCode, NOTHING_WRITTEN, OwnTablesLeft, ToolError } from '../errors.js';
+import { ExitCode, NOTHING_WRITTEN, OwnTablesLeft, tablesLeft, ToolError } from '../errors.js';
 import { Bookkeeping, TOOL_PREFIX, writtenHash } from '../migrate/bookkeeping.js';
 import { emptyPlan } from '../migrate/report.js';
 import { expectWritten, sameRows } from '../migrate/write-checks.js';
@@ -100,32 +100,35 @@ async function blockedBeforeWriting(ctx: Context): Promise<RunResult | undefined
 async function withOwnTables(ctx: Context, fn: () => Promise<RunResult>): Promise<RunResult> {
   const { adapter, book } = ctx;
   const createdHere = !adapter.transactionalDdl && !(await book.exists());
+  const unused = () => createdHere && !adapter.committed;
   let outcome: RunResult;
   try {
     if (!adapter.transactionalDdl) await book.ensureTables();
     outcome = await fn();
   } catch (e) {
-    if (createdHere && !adapter.committed) await removeOwnTables(ctx, e);
-    else await adapter.rollback().catch(() => undefined);
+    if (!unused()) await adapter.rollback().catch(() => undefined);
+    else if (!(await removeOwnTables(ctx))) throw new OwnTablesLeft(e, [book.runs.table, book.backups.table]);
     throw e;
   }
-  if (outcome.exitCode !== ExitCode.ok && createdHere && !adapter.committed) await removeOwnTables(ctx, undefined);
+  // A blocked run keeps its exit code and report; it only says what it could not remove.
+  if (outcome.exitCode !== ExitCode.ok && unused() && !(await removeOwnTables(ctx))) {
+    outcome.report.notes.push(tablesLeft([book.runs.table, book.backups.table]));
+  }
   return outcome;
 }
 
 /**
- * Rolls back and drops the tables a run made and did not use; when it cannot, the run's error
- * says they are left. The server's time limit is lifted first (it must not stop the cleanup
- * half-way), and the drop is tried only after the rollback went through: a DROP commits an open
- * transaction here.
+ * Rolls back and drops the tables a run made, when they hold no row; returns whether they are
+ * gone. The server's time limit is lifted first (it must not stop the cleanup half-way), and the
+ * drop is tried only after the rollback went through: a DROP commits an open transaction here.
  */
-async function removeOwnTables({ adapter, book }: Context, failure: unknown): Promise<void> {
+async function removeOwnTables({ adapter, book }: Context): Promise<boolean> {
   try {
     await adapter.liftTimeLimits?.();
     await adapter.rollback();
-    await book.dropAll();
-  } catch (e) {
-    throw new OwnTablesLeft(failure ?? e, [book.runs.table, book.backups.table]);
+    return await book.dropIfEmpty();
+  } catch {
+    return false;
   }
 }
 

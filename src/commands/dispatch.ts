@@ -74,11 +74,17 @@ async function operatorError(session: Session, thrown: unknown): Promise<Error> 
   }
   await adapter.rollback().catch(() => undefined);
   if (e instanceof ToolError) {
-    return new ToolError(redact(e.message.replace(NOTHING_WRITTEN, unchanged), secrets), e.exitCode, { cause: e });
+    const line = left ? saying(e.message, left.outcome) : e.message;
+    return new ToolError(redact(line, secrets), e.exitCode, { cause: e });
   }
   const line = adapter.describeError(e) ?? `unexpected error: ${(e as Error)?.message ?? String(e)}`;
   const outcome = adapter.committed
     ? 'part of the run had committed: run the same command again to finish it'
     : unchanged;
   return new ToolError(redact(`${line}; ${outcome}`, secrets), ExitCode.runtime, { cause: e });
+}
+
+/** A message with what the run left in place of "nothing was written" (or after it, where it has none). */
+function saying(message: string, outcome: string): string {
+  return message.includes(NOTHING_WRITTEN) ? message.replace(NOTHING_WRITTEN, outcome) : `${message}; ${outcome}`;
 }

@@ -24,17 +24,19 @@ import { writingPlan } from './planned.js';
 export async function plan(session: Session): Promise<RunResult> {
   const { sqlOut } = session.req;
   if (sqlOut) {
-    // Where nothing is left to fold there is no script: the operator is told so, not left to
+    // Where apply would fold nothing there is no script: the operator is told so, not left to
     // find the file missing.
-    const noScript = `no SQL script written to ${sqlOut}: there is nothing to fold`;
+    const noScript = `no SQL script written to ${sqlOut}`;
     const absent = await absentStepTable(session);
     if (absent) {
-      absent.report.notes.push(noScript);
+      absent.report.notes.push(`${noScript}: there is nothing to migrate`);
       return absent;
     }
     const ctx = await openRun(session);
     if (ctx.droppedBy) {
-      ctx.notes.push(noScript);
+      ctx.notes.push(
+        `${noScript}: ${ctx.req.tables.step} was dropped by run ${ctx.droppedBy.id}, and apply folds nothing more`,
+      );
       return planOf(ctx);
     }
     // Loaded only for a script: a plain dry run never loads it.

@@ -117,6 +117,18 @@ export class Bookkeeping {
     }
   }
 
+  /**
+   * Drops both tables when neither holds a row (a run made them and then recorded nothing);
+   * returns whether it did. A row in either is a run's record or backup, and stays.
+   */
+  async dropIfEmpty(): Promise<boolean> {
+    for (const ref of [this.runs, this.backups]) {
+      if ((await this.adapter.query('SELECT 1 AS one FROM ?? LIMIT 1', [qualified(ref)])).length > 0) return false;
+    }
+    for (const ref of [this.backups, this.runs]) await this.adapter.dropTable(ref);
+    return true;
+  }
+
   /** Every recorded run, oldest first. */
   async listRuns(): Promise<RunRecord[]> {
     if (!(await this.exists())) return [];

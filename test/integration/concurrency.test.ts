@@ -12,6 +12,7 @@ import { cli } from '../support/cli.js';
 import {
   createTestDatabase,
   dumpDatabase,
+  listTables,
   readWorkflowSpecs,
   recordedRuns,
   withDataset,
@@ -269,7 +270,7 @@ describeEachDialect('concurrency and crashes', (dialect, need) => {
         expect(ended.stderr).toMatch(/connection|terminat|lost|killed/i);
         expect(ended.stderr).toMatch(new RegExp(`; ${unchanged(dialect)}\n$`));
         expect(await stateDigest(db)).toBe(before);
-        expect(await recordedRuns(db)).toBe(0);
+        expect(await toolTablesLeft(db)).toEqual(dialect === 'mysql' ? 0 : undefined);
         expect((await cli(['--db', db.url, '--quiet'])).code).toBe(0); // and a re-run completes it
       });
     });
@@ -314,6 +315,12 @@ function unchanged(dialect: string): string {
     : 'nothing was written';
 }
 
+/** The runs recorded in the tool's tables, where they were left; undefined where there are none. */
+async function toolTablesLeft(db: TestDatabase): Promise<number | undefined> {
+  const tables = (await listTables(db)).filter((t) => t.startsWith('stepcfg_migrate_'));
+  return tables.length === 0 ? undefined : recordedRuns(db);
+}
+
 describeEachDialect('signals while a run waits', (dialect, need) => {
   it('SIGTERM while the run waits for another session (a held row; on SQLite the file): 143, one line, nothing written', async (ctx) => {
     need(ctx);
@@ -341,7 +348,7 @@ describeEachDialect('signals while a run waits', (dialect, need) => {
         await held.release();
       }
       expect(await stateDigest(db)).toBe(before);
-      expect(await recordedRuns(db)).toBe(0);
+      expect(await toolTablesLeft(db)).toEqual(dialect === 'mysql' ? 0 : undefined);
     });
   });
 

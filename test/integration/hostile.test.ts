@@ -228,7 +228,7 @@ describeEachDialect('hostile data', (dialect, need) => {
           expect(run.code, args.join(' ')).toBe(3);
           expect(run.stderr.trim().split('\n')).toHaveLength(1);
           expect(run.stderr).toContain(
-            `1 row(s) of step_configuration hold a workflow_id stored as bytes (a BLOB; uid ${row.uid}, for one)`,
+            `1 row(s) of step_configuration hold a workflow_id stored as bytes (a BLOB; uid "${row.uid}", for one)`,
           );
           expect(run.stderr).toContain("WHERE typeof(workflow_id) = 'blob'; nothing was written");
         }

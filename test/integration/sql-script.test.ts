@@ -275,7 +275,22 @@ describeEachDialect('plan --sql-out', (dialect, need) => {
       const run = await cli(['plan', '--db', db.url, '--sql-out', script, '--json']);
       expect(run.code).toBe(0);
       expect(run.json().summary.folded).toBe(0);
-      expect(run.json().notes).toContain(`no SQL script written to ${script}: there is nothing to fold`);
+      const runId = dropped.stdout.match(/run ([0-9a-f-]{36})/)?.[1];
+      expect(run.json().notes).toContain(
+        `no SQL script written to ${script}: step_configuration was dropped by run ${runId}, and apply folds nothing more`,
+      );
+      expect(existsSync(script)).toBe(false);
+    });
+  });
+
+  it('with --if-exists and no step table there is nothing to migrate: no script, and the run says so (exit 0)', async (ctx) => {
+    need(ctx);
+    await withDataset(dialect, 'sample', async (db) => {
+      await db.knex().schema.dropTable('step_configuration_labels').dropTable('step_configuration');
+      const script = freshFile('absent.sql');
+      const run = await cli(['plan', '--db', db.url, '--sql-out', script, '--if-exists', '--json']);
+      expect(run.code).toBe(0);
+      expect(run.json().notes).toContain(`no SQL script written to ${script}: there is nothing to migrate`);
       expect(existsSync(script)).toBe(false);
     });
   });

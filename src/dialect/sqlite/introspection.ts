@@ -49,7 +49,7 @@ export class SqliteIntrospection implements Introspection {
     );
     if (!found || found.n === 0) return undefined;
     return (
-      `${found.n} row(s) of ${step.table} hold a workflow_id stored as bytes (a BLOB; uid ${found.uid}, for one), ` +
+      `${found.n} row(s) of ${step.table} hold a workflow_id stored as bytes (a BLOB; uid ${JSON.stringify(found.uid)}, for one), ` +
       `which equals no workflow uid; make them text first: UPDATE ${step.table} SET workflow_id = ` +
       "CAST(workflow_id AS TEXT) WHERE typeof(workflow_id) = 'blob'"
     );
