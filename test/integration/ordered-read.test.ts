@@ -157,7 +157,7 @@ describe('the ordered read of SQLite, on ids stored as other than text', () => {
       );
       raw.close();
       // No workflow uid equals such an id: the run stops before either read (exit 3, the fix named).
-      const log = `${db.url}.bytes.log`;
+      const log = path.join(dir(), 'bytes.log');
       const run = await cli(['plan', '--db', db.url, '--json', '--quiet'], { STEPCFG_SQL_LOG: log });
       expect(run.code).toBe(3);
       expect(readFileSync(log, 'utf8')).not.toMatch(KEYED);
