@@ -101,18 +101,19 @@ async function withOwnTables(ctx: Context, fn: () => Promise<RunResult>): Promis
   const { adapter, book } = ctx;
   const createdHere = !adapter.transactionalDdl && !(await book.exists());
   const unused = () => createdHere && !adapter.committed;
+  const own = [book.runs.table, book.backups.table];
   let outcome: RunResult;
   try {
     if (!adapter.transactionalDdl) await book.ensureTables();
     outcome = await fn();
   } catch (e) {
     if (!unused()) await adapter.rollback().catch(() => undefined);
-    else if (!(await removeOwnTables(ctx))) throw new OwnTablesLeft(e, [book.runs.table, book.backups.table]);
+    else if (!(await removeOwnTables(ctx))) throw new OwnTablesLeft(e, own);
     throw e;
   }
   // A blocked run keeps its exit code and report; it only says what it could not remove.
   if (outcome.exitCode !== ExitCode.ok && unused() && !(await removeOwnTables(ctx))) {
-    outcome.report.notes.push(tablesLeft([book.runs.table, book.backups.table]));
+    outcome.report.notes.push(tablesLeft(own));
   }
   return outcome;
 }
